@@ -1,0 +1,59 @@
+# k8snet.calico: the two commands a newcomer needs are `make lab` and `make test` (see README.md).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+VENV := $(ROOT)/.venv
+# A collections tree with this checkout linked in as k8snet.calico, so FQCNs resolve from any path.
+COLLECTIONS := $(ROOT)/.ansible/collections
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export PATH := $(VENV)/bin:$(PATH)
+
+.PHONY: help venv collection units sanity lint changelog-lint test lab lab-up lab-down lab-shell molecule bench clean
+
+help:
+	@echo "make lab    - bring up the embedded lab and run the main job (diagnose, enable IPIP, verify, report)"
+	@echo "make test   - install what is needed and run every test (units, sanity, lint, lab scenarios)"
+	@echo "make units | sanity | lint | molecule | lab-up | lab-down | lab-shell NODE=node1 | bench"
+
+venv:
+	@$(ROOT)/tests/tools/venv.sh >/dev/null
+
+collection: venv
+	@mkdir -p $(COLLECTIONS)/ansible_collections/k8snet
+	@ln -sfn $(ROOT) $(COLLECTIONS)/ansible_collections/k8snet/calico
+
+units: collection
+	cd $(ROOT) && python -m pytest -q tests/unit
+
+sanity: venv
+	$(ROOT)/tests/tools/ansible-test.sh sanity
+
+lint: collection
+	cd $(ROOT) && ansible-lint --offline --profile production
+
+changelog-lint: venv
+	cd $(ROOT) && antsibull-changelog lint
+
+molecule: collection
+	@$(ROOT)/tests/tools/molecule.sh
+
+test: units changelog-lint lint sanity molecule
+	@echo "make test: all suites passed"
+
+lab: collection
+	@$(ROOT)/tests/tools/lab.sh main
+
+lab-up: collection
+	@$(ROOT)/tests/tools/lab.sh up
+
+lab-down:
+	@$(ROOT)/tests/tools/lab.sh down
+
+lab-shell:
+	@$(ROOT)/tests/tools/lab.sh shell $(NODE)
+
+bench: collection
+	@$(ROOT)/tests/tools/bench.sh
+
+clean:
+	rm -rf $(ROOT)/tests/output $(ROOT)/.ansible

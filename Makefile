@@ -8,7 +8,7 @@ COLLECTIONS := $(ROOT)/.ansible/collections
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: help venv collection units sanity lint changelog-lint test lab lab-up lab-down lab-shell molecule bench clean
+.PHONY: help venv collection units functional sanity lint changelog-lint test lab lab-up lab-down lab-shell molecule bench clean
 
 help:
 	@echo "make lab    - bring up the embedded lab and run the main job (diagnose, enable IPIP, verify, report)"
@@ -25,6 +25,11 @@ collection: venv
 units: collection
 	cd $(ROOT) && python -m pytest -q tests/unit
 
+# Tests against real services the suite starts itself (etcd on loopback, the Kubernetes API stand-in).
+functional: collection
+	$(ROOT)/tests/tools/system-deps.sh datastore
+	cd $(ROOT) && python -m pytest -q tests/functional
+
 sanity: venv
 	$(ROOT)/tests/tools/ansible-test.sh sanity
 
@@ -37,7 +42,7 @@ changelog-lint: venv
 molecule: collection
 	@$(ROOT)/tests/tools/molecule.sh
 
-test: units changelog-lint lint sanity molecule
+test: units functional changelog-lint lint sanity molecule
 	@echo "make test: all suites passed"
 
 lab: collection

@@ -1,0 +1,266 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, k8snet.calico contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: node_routes_info
+short_description: Read a node's IPv4 routes and tunnel device and tell which Calico routes are healthy
+version_added: 0.1.0
+description:
+  - Reads the node's IPv4 main routing table, its links and addresses with C(ip), from iproute2's JSON output
+    (C(ip -j)) when the node's iproute2 has it and from plain text otherwise (for example CentOS 7's iproute2);
+    both give the same result.
+  - For every route inside one of O(pools), returns a RV(routes[].kind) telling what Calico route it is; the
+    incident this collection exists for shows up as C(via_gateway), a pod block routed via the default gateway
+    because the remote node is in another subnet.
+  - Returns the state of the IPIP tunnel device (O(tunnel_device)), the node's addresses, default gateway and
+    uplink MTU.
+  - Offline mode, when O(routes) is given, parses captured outputs instead of running anything, so a pasted
+    C(ip route) can be diagnosed and tests can feed real captures.
+  - Changes nothing on the node.
+author:
+  - k8snet.calico maintainers
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads, so check mode runs it as usual.
+  diff_mode:
+    support: none
+    description: Nothing is changed, so there is nothing to diff.
+  platform:
+    platforms: posix
+    description: Runs C(ip) from iproute2 on Linux nodes, or parses captures anywhere.
+options:
+  pools:
+    description:
+      - Calico IP pool CIDRs (strictly masked IPv4 networks such as V(192.168.0.0/16)).
+      - Routes inside a pool are judged; routes outside every pool are reported with RV(routes[].kind) null.
+      - When empty, routes that look like Calico's own are judged (protocol C(bird) or C(80), a blackhole, or a
+        route on a C(cali*), tunnel or C(vxlan.calico) device).
+    type: list
+    elements: str
+    default: []
+  tunnel_device:
+    description: Name of the IPIP tunnel device Calico uses.
+    type: str
+    default: tunl0
+  routes:
+    description:
+      - Offline mode. Captured output of C(ip -4 route show) or C(ip -j -4 route show), text or JSON (detected).
+      - When set, nothing is run on the node.
+    type: str
+  links:
+    description:
+      - Offline mode. Captured output of C(ip -d link show) (text or JSON). Optional; without it and without
+        O(addresses), the tunnel's state is reported as unknown.
+    type: str
+  addresses:
+    description:
+      - Offline mode. Captured output of C(ip -d addr show) (text or JSON); it also describes the links, so
+        O(links) is then not needed.
+    type: str
+notes:
+  - Felix-programmed routes (protocol 80, Calico v3.33 and later) count like C(proto bird) ones; the protocol is
+    never required.
+  - Multipath routes are judged per next hop; a route whose next hops differ in kind is C(mixed).
+seealso:
+  - name: Calico IP-in-IP
+    description: Calico's documentation on overlay networking.
+    link: https://docs.tigera.io/calico/latest/networking/configuring/vxlan-ipip
+"""
+
+EXAMPLES = r"""
+- name: Judge this node's routes to the default Calico pool
+  k8snet.calico.node_routes_info:
+    pools:
+      - 192.168.0.0/16
+  register: node_routes
+
+- name: Show routes that go via the default gateway (the cross-subnet breakage)
+  ansible.builtin.debug:
+    msg: "{{ node_routes.routes | selectattr('kind', 'equalto', 'via_gateway') | map(attribute='dst') | list }}"
+
+- name: Diagnose a pasted `ip route` without touching any node
+  k8snet.calico.node_routes_info:
+    pools: [192.168.0.0/16]
+    routes: |
+      default via 10.39.0.1 dev eth0  proto static  metric 100
+      192.168.169.192/26 via 10.39.0.1 dev eth0  proto bird
+  delegate_to: localhost
+  register: pasted
+"""
+
+RETURN = r"""
+routes:
+  description: Every IPv4 route of the main table, normalised.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    dst:
+      description: Destination CIDR (V(0.0.0.0/0) for the default route, V(/32) added to host routes).
+      type: str
+      sample: 192.168.169.192/26
+    type:
+      description: Route type (V(unicast), V(blackhole), V(unreachable), ...).
+      type: str
+    gateway:
+      description: Next hop address, or null.
+      type: str
+      sample: 10.39.3.75
+    dev:
+      description: Output device, or null.
+      type: str
+      sample: tunl0
+    protocol:
+      description: Routing protocol name (numbers with a standard name are mapped to it), for example V(bird) or V(80).
+      type: str
+    scope:
+      description: Route scope when shown (V(link), V(host)), or null.
+      type: str
+    prefsrc:
+      description: Preferred source address, or null.
+      type: str
+    metric:
+      description: Route metric, or null.
+      type: int
+    table:
+      description: Routing table when not the main table, or null.
+      type: str
+    flags:
+      description: Route flags, sorted (V(onlink), V(linkdown), ...).
+      type: list
+      elements: str
+    metrics:
+      description: Route metrics such as V(mtu).
+      type: dict
+    nexthops:
+      description: Next hops of a multipath route (empty otherwise), each with gateway, dev, weight, flags, kind.
+      type: list
+      elements: dict
+    pool:
+      description: The pool the route falls in, or null.
+      type: str
+    kind:
+      description:
+        - What Calico route this is; null for routes that are not judged.
+        - V(own_block), V(workload), V(tunnel), V(vxlan), V(direct), V(via_gateway), V(unreachable),
+          V(other) or V(mixed).
+      type: str
+      sample: via_gateway
+summary:
+  description: Number of judged routes per kind.
+  returned: always
+  type: dict
+  sample: {own_block: 1, tunnel: 1, via_gateway: 0, direct: 0}
+tunnel:
+  description: The tunnel device's state; RV(tunnel.exists) is null when only routes were given offline.
+  returned: always
+  type: dict
+  contains:
+    name: {description: Device name., type: str, sample: tunl0}
+    exists: {description: Whether the device exists., type: bool}
+    kind: {description: Device kind (V(ipip) for IPIP)., type: str, sample: ipip}
+    up: {description: Whether the device is administratively up., type: bool}
+    operstate: {description: Operational state as the kernel reports it., type: str}
+    mtu: {description: Device MTU., type: int, sample: 1440}
+    flags: {description: Link flags., type: list, elements: str}
+    addresses: {description: IPv4 addresses as CIDRs., type: list, elements: str, sample: [192.168.70.57/32]}
+addresses:
+  description: The node's IPv4 addresses (tunnel, workload and loopback devices excluded).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{dev: eth0, address: 10.39.0.110, prefixlen: 24, cidr: 10.39.0.110/24, network: 10.39.0.0/24}]
+connected_networks:
+  description: Networks the node reaches directly (from its addresses and connected routes).
+  returned: always
+  type: list
+  elements: str
+default_gateway:
+  description: The default route's (first) gateway, or null.
+  returned: always
+  type: str
+  sample: 10.39.0.1
+default_gateways:
+  description: Every gateway of the default route(s), lowest metric first.
+  returned: always
+  type: list
+  elements: str
+uplink:
+  description: The default route's device, or null.
+  returned: always
+  type: str
+  sample: eth0
+uplink_mtu:
+  description: The uplink device's MTU, or null when unknown.
+  returned: always
+  type: int
+  sample: 1500
+source:
+  description: Where each table came from and in which form (V(json) or V(text)); V(none) when not given.
+  returned: always
+  type: dict
+  sample: {mode: live, routes: json, links: json}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.k8snet.calico.plugins.module_utils._iproute_parse import (
+    IprouteParseError,
+    parse_links,
+    parse_routes,
+)
+from ansible_collections.k8snet.calico.plugins.module_utils._node_commands import read_node_tables
+from ansible_collections.k8snet.calico.plugins.module_utils._route_classify import (
+    PoolError,
+    classify_routes,
+    node_view,
+    parse_pools,
+    summarise,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            pools=dict(type="list", elements="str", default=[]),
+            tunnel_device=dict(type="str", default="tunl0"),
+            routes=dict(type="str"),
+            links=dict(type="str"),
+            addresses=dict(type="str"),
+        ),
+        required_by=dict(links=("routes",), addresses=("routes",)),
+        supports_check_mode=True,
+    )
+    params = module.params
+    try:
+        pools = parse_pools(params["pools"])
+        if params["routes"] is not None:
+            captures = dict(mode="offline", routes=params["routes"],
+                            links=params["addresses"] if params["addresses"] is not None else params["links"])
+        else:
+            captures = read_node_tables(module)
+        routes, routes_format = parse_routes(captures["routes"])
+        links, links_format = (None, "none")
+        if captures["links"] is not None:
+            links, links_format = parse_links(captures["links"], what="addresses" if params["addresses"] else "links")
+    except (IprouteParseError, PoolError) as exc:
+        module.fail_json(msg=str(exc))
+
+    view = node_view(routes, links, params["tunnel_device"])
+    classified = classify_routes(routes, view, pools, params["tunnel_device"])
+    module.exit_json(
+        changed=False,
+        routes=classified,
+        summary=summarise(classified),
+        source=dict(mode=captures["mode"], routes=routes_format, links=links_format),
+        **view
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -31,8 +31,8 @@ def test_text_and_json_routes_are_identical(table):
 
 @pytest.mark.parametrize("table", PAIRED_TABLES)
 def test_text_and_json_links_are_identical(table):
-    from_text, _ = parse_links(capture(table + ".addr.txt"))
-    from_json, _ = parse_links(capture(table + ".addr.json"))
+    from_text = parse_links(capture(table + ".addr.txt"))[0]
+    from_json = parse_links(capture(table + ".addr.json"))[0]
     assert from_text == from_json
     assert {"lo", "eth0", "tunl0"} <= {link["name"] for link in from_text}
 
@@ -47,12 +47,12 @@ def test_seed_report_before_is_parsed_like_modern_iproute():
          "protocol": "bird", "scope": None, "prefsrc": None, "metric": None, "table": None, "flags": [],
          "metrics": {}, "nexthops": []},
     ]
-    modern, _ = parse_routes(capture("seed-before.routes.json"))
+    modern = parse_routes(capture("seed-before.routes.json"))[0]
     assert routes[1] in modern
 
 
 def test_seed_report_after_tunnel_route():
-    routes, _ = parse_routes(capture("seed-report-after.routes.txt"))
+    routes = parse_routes(capture("seed-report-after.routes.txt"))[0]
     tunnel = routes[1]
     assert (tunnel["dst"], tunnel["gateway"], tunnel["dev"], tunnel["protocol"], tunnel["flags"]) == (
         "192.168.169.192/26", "10.39.3.75", "tunl0", "bird", ["onlink"])
@@ -67,14 +67,14 @@ def test_seed_report_tunl0_device():
 
 
 def test_felix_protocol_80_is_kept_as_number():
-    routes, _ = parse_routes(capture("felix-proto80.routes.txt"))
+    routes = parse_routes(capture("felix-proto80.routes.txt"))[0]
     assert {r["protocol"] for r in routes if r["dst"].startswith("192.168.")} == {"80", None}
     assert normalise_protocol("12") == normalise_protocol(12) == "bird"
     assert normalise_protocol("80") == "80"
 
 
 def test_multipath_next_hops():
-    routes, _ = parse_routes(capture("ecmp.routes.txt"))
+    routes = parse_routes(capture("ecmp.routes.txt"))[0]
     ecmp = next(r for r in routes if r["dst"] == "192.168.80.0/26")
     assert ecmp["gateway"] is None and ecmp["dev"] is None
     assert [(h["gateway"], h["dev"], h["weight"]) for h in ecmp["nexthops"]] == [
@@ -84,12 +84,12 @@ def test_multipath_next_hops():
 
 
 def test_linkdown_flag():
-    routes, _ = parse_routes(capture("linkdown.routes.json"))
+    routes = parse_routes(capture("linkdown.routes.json"))[0]
     assert next(r for r in routes if r["dst"] == "192.168.80.0/26")["flags"] == ["linkdown"]
 
 
 def test_host_route_gets_prefix_and_default_is_a_cidr():
-    routes, _ = parse_routes("default via 10.0.0.1 dev eth0\n10.244.1.5 dev cali1234abcd scope link\n")
+    routes = parse_routes("default via 10.0.0.1 dev eth0\n10.244.1.5 dev cali1234abcd scope link\n")[0]
     assert [r["dst"] for r in routes] == ["0.0.0.0/0", "10.244.1.5/32"]
 
 

@@ -25,15 +25,16 @@ from ansible_collections.k8snet.calico.plugins.module_utils._route_classify impo
 POOL = parse_pools(["192.168.0.0/16"])
 
 
-def judge(routes_file, links_file=None, pools=POOL):
-    routes, _ = parse_routes(capture(routes_file))
+def judge(routes_file, links_file=None, pools=None):
+    routes = parse_routes(capture(routes_file))[0]
     links = parse_links(capture(links_file))[0] if links_file else None
     view = node_view(routes, links, "tunl0")
+    pools = POOL if pools is None else pools
     return dict((r["dst"], r) for r in classify_routes(routes, view, pools, "tunl0")), view
 
 
 def kinds(table, **kw):
-    by_dst, _ = judge(table, **kw)
+    by_dst = judge(table, **kw)[0]
     return dict((dst, r["kind"]) for dst, r in by_dst.items())
 
 
@@ -50,7 +51,7 @@ def test_seed_before_is_via_gateway():
 
 def test_seed_report_verbatim():
     assert kinds("seed-report-before.routes.txt")["192.168.169.192/26"] == "via_gateway"
-    after, _ = judge("seed-report-after.routes.txt")
+    after = judge("seed-report-after.routes.txt")[0]
     route = after["192.168.169.192/26"]
     assert (route["kind"], route["gateway"], route["dev"], route["flags"]) == (
         "tunnel", "10.39.3.75", "tunl0", ["onlink"])
@@ -85,7 +86,7 @@ def test_felix_proto_80_counts_like_bird():
 
 
 def test_ecmp_consistent_and_mixed():
-    by_dst, _ = judge("ecmp.routes.txt")
+    by_dst = judge("ecmp.routes.txt")[0]
     assert by_dst["192.168.80.0/26"]["kind"] == "direct"
     mixed = by_dst["192.168.169.192/26"]
     assert mixed["kind"] == "mixed"
@@ -107,7 +108,7 @@ def test_routes_outside_pools_are_not_judged():
 
 
 def test_tunnel_state_from_the_seed_report():
-    links, _ = parse_links(capture("seed-report-tunl0.addr.txt"))
+    links = parse_links(capture("seed-report-tunl0.addr.txt"))[0]
     view = node_view([], links, "tunl0")
     assert view["tunnel"] == {"name": "tunl0", "exists": True, "kind": "ipip", "up": True, "operstate": "UNKNOWN",
                               "mtu": 1440, "flags": ["NOARP", "UP", "LOWER_UP"],
@@ -116,13 +117,13 @@ def test_tunnel_state_from_the_seed_report():
 
 def test_tunnel_state_unknown_without_links_and_absent_when_missing():
     assert node_view([], None, "tunl0")["tunnel"]["exists"] is None
-    links, _ = parse_links(capture("seed-before.addr.json"))
+    links = parse_links(capture("seed-before.addr.json"))[0]
     links = [link for link in links if link["name"] != "tunl0"]
     assert node_view([], links, "tunl0")["tunnel"]["exists"] is False
 
 
 def test_summary_counts_every_kind():
-    routes, _ = parse_routes(capture("seed-before.routes.txt"))
+    routes = parse_routes(capture("seed-before.routes.txt"))[0]
     view = node_view(routes, None, "tunl0")
     counts = summarise(classify_routes(routes, view, POOL, "tunl0"))
     assert counts["via_gateway"] == 1 and counts["own_block"] == 1 and counts["workload"] == 1

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Build the lab's node image from Debian packages (no container registry is reachable) and import it into the lab's
+# host-side image store. The image tag is a hash of THIS file (the recipe): edit the recipe and the next
+# `labhost up` builds a new image; otherwise the cached one is used. Older tags are removed.
+#   usage: image.sh          (build if missing; prints nothing on success)
+#          image.sh --force  (rebuild)
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
+
+SUITE=bookworm
+# What a lab node needs: Python for Ansible, iproute2 for ipip/netns work, BIRD 2 for routing, etcd for the lab's
+# datastore (same image), ping/tcpdump for the checks, procps for ps/pkill inside a node.
+PACKAGES=python3,iproute2,bird2,iputils-ping,tcpdump,procps,etcd-server,etcd-client,ca-certificates,openssl
+
+image=$(lab_image)
+read -r -a pm <<<"$(lab_host_podman_flags)"
+if [ "${1:-}" != --force ] && podman "${pm[@]}" image exists "$image"; then exit 0; fi
+
+# The Debian mirror this machine's apt uses (never a hard-coded host).
+mirror() {
+  /usr/bin/python3 - "$SUITE" <<'EOF'
+import glob, re, sys
+suite = sys.argv[1]
+found = []
+def add(uris, suites, comps):
+    if "main" in comps and suite in suites:
+        found.extend(uris)
+for path in ["/etc/apt/sources.list"] + sorted(glob.glob("/etc/apt/sources.list.d/*.list")):
+    try:
+        lines = open(path).read().splitlines()
+    except OSError:
+        continue
+    for line in lines:
+        line = re.sub(r"#.*", "", line).strip()
+        m = re.match(r"deb\s+(\[[^\]]*\]\s+)?(\S+)\s+(\S+)\s+(.*)", line)
+        if m:
+            add([m.group(2)], [m.group(3)], m.group(4).split())
+for path in sorted(glob.glob("/etc/apt/sources.list.d/*.sources")):
+    for stanza in re.split(r"\n\s*\n", open(path).read()):
+        fields = {}
+        for line in stanza.splitlines():
+            if line.startswith("#") or ":" not in line or line[0].isspace():
+                continue
+            key, value = line.split(":", 1)
+            fields[key.strip().lower()] = value.split()
+        if "deb" in fields.get("types", []):
+            add(fields.get("uris", []), fields.get("suites", []), fields.get("components", []))
+if not found:
+    sys.exit("no apt source for suite %s/main in /etc/apt/sources.list*" % suite)
+print(found[0])
+EOF
+}
+
+work=$LAB_HOME/tmp/image-build.$$
+trap 'rm -rf "$work"' EXIT
+rm -rf "$LAB_HOME"/tmp/image-build.*
+mkdir -p "$work" "$LAB_STORE" "$LAB_RUN"
+start=$SECONDS
+if ! debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$work/rootfs" "$(mirror)" >"$work/debootstrap.log" 2>&1; then
+  tail -20 "$work/debootstrap.log" >&2
+  lab_die "debootstrap failed (log above)"
+fi
+# Smaller image: no package caches or lists (nothing is installed in a node at run time).
+rm -rf "$work"/rootfs/var/cache/apt/archives/*.deb "$work"/rootfs/var/lib/apt/lists/* "$work"/rootfs/var/log/*.log
+tar -C "$work/rootfs" --numeric-owner -cf "$work/rootfs.tar" .
+podman "${pm[@]}" import -q --change 'CMD ["sleep", "infinity"]' "$work/rootfs.tar" "$image" >/dev/null
+# Remove the images of older recipes.
+podman "${pm[@]}" images --format '{{.Repository}}:{{.Tag}}' | while read -r old; do
+  if [ "${old%%:*}" = "$LAB_IMAGE_REPO" ] && [ "$old" != "$image" ]; then
+    podman "${pm[@]}" rmi -f "$old" >/dev/null 2>&1 || true
+  fi
+done
+lab_log "built $image in $((SECONDS - start)) s"

@@ -1,0 +1,28 @@
+#!/bin/bash
+# The lab VM's supervisor, started by `labhost up` as the leader of its own process group (setsid), with its
+# output going to run/vm.log. Runs virtme-ng (QEMU, TCG) until the guest's command (vm-guest.sh) returns.
+#   usage: vm-run.sh KERNEL HOST_PORT MEM CPUS TIMEOUT MODULE_BLACKLIST
+set -uo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
+kernel=$1 port=$2 mem=$3 cpus=$4 timeout_s=$5 blacklist=$6
+
+# The network: QEMU user networking, restrict=on (the guest reaches no network, not even the host's), one forward
+# from the host's 127.0.0.1:<port> to the guest's podman API.
+net="-netdev user,id=lab0,restrict=on,hostfwd=tcp:127.0.0.1:$port-$LAB_GUEST_ADDR:$LAB_GUEST_PORT"
+net+=" -device virtio-net-pci,netdev=lab0"
+
+echo "vm-run: $(date -u +%FT%TZ) starting $kernel, API 127.0.0.1:$port"
+cd /
+# --disable-kvm: /dev/kvm on these machines is kvm_pvm, which cannot boot a stock kernel; TCG can.
+# --force-9p: QEMU itself enforces the read-only root (readonly=on); no virtiofsd needed.
+# Output through a pipe: QEMU reopens fd 1/2 with O_TRUNC, which garbles a log file given directly.
+PATH="$LAB_CACHE/vng/bin:$PATH" timeout -k 10 "$timeout_s" \
+  vng --run "$kernel" --disable-kvm --force-9p --name k8snet-lab \
+      --cpus "$cpus" --memory "$mem" \
+      --append "modprobe.blacklist=$blacklist" \
+      --rwdir="$LAB_SHARED" \
+      --qemu-opts="$net" \
+      --exec "$LAB_PLATFORM_DIR/vm-guest.sh" </dev/null 2>&1 | cat
+rc=${PIPESTATUS[0]}
+echo "vm-run: $(date -u +%FT%TZ) VM ended, status $rc"
+exit "$rc"

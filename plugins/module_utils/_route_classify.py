@@ -198,3 +198,10 @@ def summarise(classified):
         if route["kind"] is not None:
             counts[route["kind"]] += 1
     return counts
+
+
+def describe_node(routes, links, pools, tunnel_device):
+    """Everything node_routes_info returns about a node, from its parsed tables (see that module's RETURN)."""
+    view = node_view(routes, links, tunnel_device)
+    classified = classify_routes(routes, view, pools, tunnel_device)
+    return dict(view, routes=classified, summary=summarise(classified))

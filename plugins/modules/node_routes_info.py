@@ -217,10 +217,8 @@ from ansible_collections.k8snet.calico.plugins.module_utils._iproute_parse impor
 from ansible_collections.k8snet.calico.plugins.module_utils._node_commands import read_node_tables
 from ansible_collections.k8snet.calico.plugins.module_utils._route_classify import (
     PoolError,
-    classify_routes,
-    node_view,
+    describe_node,
     parse_pools,
-    summarise,
 )
 
 
@@ -251,15 +249,8 @@ def main():
     except (IprouteParseError, PoolError) as exc:
         module.fail_json(msg=str(exc))
 
-    view = node_view(routes, links, params["tunnel_device"])
-    classified = classify_routes(routes, view, pools, params["tunnel_device"])
-    module.exit_json(
-        changed=False,
-        routes=classified,
-        summary=summarise(classified),
-        source=dict(mode=captures["mode"], routes=routes_format, links=links_format),
-        **view
-    )
+    module.exit_json(changed=False, source=dict(mode=captures["mode"], routes=routes_format, links=links_format),
+                     **describe_node(routes, links, pools, params["tunnel_device"]))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,115 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, k8snet.calico contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: ipip_verdict
+short_description: Judge every node's routes to every remote Calico pod block
+version_added: 0.1.0
+description:
+  - Takes what M(k8snet.calico.node_routes_info) returned on each host and the cluster's Calico data (nodes with
+    their BGP address and prefix, block affinities, pools) and says, per host and per remote block, whether the
+    route is right for the pool's IPIP mode, and what is wrong when it is not.
+  - A remote block owned by node O must be routed C(via O dev tunl0 onlink) with IPIP C(Always); with
+    C(CrossSubnet), directly via O when O is inside the local node's recorded subnet and through the tunnel
+    otherwise. The local node's recorded prefix decides, as in Calico, so a C(/32) node address tunnels everything.
+  - Block owners come from the affinities and, for blocks missing there, from each host's own blackhole route.
+    Hosts are matched to Calico nodes by address.
+  - Causes are V(ok), V(via_gateway), V(missing), V(wrong_next_hop), V(wrong_device), V(not_onlink), V(linkdown) and
+    V(stale) (a route to a block no node owns). Tunnel device problems (missing, not ipip, down, no /32 from the
+    node's own block, MTU above uplink - 20) are listed per host in RV(_value.nodes[].problems).
+  - Runs on the controller; linear in the number of routes.
+options:
+  _input:
+    description: Map of inventory host name to its M(k8snet.calico.node_routes_info) result.
+    type: dict
+    required: true
+  nodes:
+    description: Calico nodes, as M(k8snet.calico.ippool_info) returns them (C(name), C(ipv4_address) with prefix).
+    type: list
+    elements: dict
+    default: []
+  affinities:
+    description: Block affinities, as M(k8snet.calico.ippool_info) returns them (C(node), C(cidr)).
+    type: list
+    elements: dict
+    default: []
+  pools:
+    description: Pools with C(cidr) and C(ipip_mode) (V(Always), V(CrossSubnet), V(Never)).
+    type: list
+    elements: dict
+    default: []
+  mode:
+    description: IPIP mode to verify against instead of each pool's own C(ipip_mode).
+    type: str
+    choices: [Always, CrossSubnet, Never]
+  tunnel_device:
+    description: Name of the IPIP tunnel device.
+    type: str
+    default: tunl0
+requirements:
+  - netaddr (on the controller)
+"""
+
+EXAMPLES = r"""
+- name: Judge every node of the play
+  ansible.builtin.set_fact:
+    ipip_result: >-
+      {{ dict(ansible_play_hosts | zip(ansible_play_hosts | map('extract', hostvars, 'node_routes')))
+         | k8snet.calico.ipip_verdict(nodes=pools_info.nodes, affinities=pools_info.affinities,
+                                      pools=pools_info.pools) }}
+  run_once: true
+"""
+
+RETURN = r"""
+_value:
+  description: The verdict.
+  type: dict
+  contains:
+    ok: {description: True when every host is fine., type: bool}
+    hosts_ok: {description: Number of hosts without problems., type: int}
+    hosts_bad: {description: Number of hosts with at least one problem., type: int}
+    causes: {description: Number of remote block routes per cause., type: dict}
+    nodes:
+      description: One entry per host, sorted by host name.
+      type: list
+      elements: dict
+      contains:
+        host: {description: Inventory host name., type: str}
+        node: {description: Calico node name., type: str}
+        address: {description: The node's BGP address., type: str}
+        subnet: {description: The node's subnet as Calico records it., type: str}
+        ok: {description: Whether every block and the tunnel are fine., type: bool}
+        problems: {description: Tunnel device problems., type: list, elements: str}
+        tunnel: {description: The tunnel device's state from node_routes_info., type: dict}
+        blocks:
+          description: Per remote block, C(block), C(owner), C(owner_ip), C(mode), C(cause), C(detail).
+          type: list
+          elements: dict
+        blocks_ok: {description: Number of remote blocks routed right., type: int}
+        blocks_bad: {description: Number of remote blocks routed wrong., type: int}
+        first_bad: {description: The first wrong block entry, or null., type: dict}
+"""
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.k8snet.calico.plugins.plugin_utils._verdict import VerdictInputError, verdict
+
+
+def ipip_verdict(hosts, nodes=None, affinities=None, pools=None, mode=None, tunnel_device="tunl0"):
+    if not isinstance(hosts, dict):
+        raise AnsibleFilterError("ipip_verdict: input must be a dict of host -> node_routes_info result, got %s"
+                                 % type(hosts).__name__)
+    try:
+        return verdict(hosts, calico_nodes=nodes, affinities=affinities, pools=pools, mode=mode,
+                       tunnel_device=tunnel_device,
+                       tunnel_addresses=dict((n["name"], n.get("ipip_tunnel_address")) for n in nodes or []
+                                             if n.get("ipip_tunnel_address")))
+    except VerdictInputError as exc:
+        raise AnsibleFilterError("ipip_verdict: %s" % exc)
+
+
+class FilterModule:
+    def filters(self):
+        return {"ipip_verdict": ipip_verdict}

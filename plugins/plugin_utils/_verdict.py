@@ -17,6 +17,10 @@ What is expected of a route to a remote block owned by node O (address ip_O) on 
   datastore decides, exactly as Calico does), else the tunnel route;
 - no IPIP: ``via ip_O`` directly when same-subnet; a remote subnet has no correct unencapsulated route (the route
   via the default gateway is the incident), so such blocks are reported as ``via_gateway`` or ``missing``.
+
+Each block also says whether it is ``converged``: whether the node shows what Calico programs in that mode, healthy
+or not. Verifying IPIP waits for every block to be ``ok``; verifying a rollback to no IPIP waits for convergence (the
+tunnel routes gone, the incident's routes back).
 """
 
 from __future__ import annotations
@@ -122,7 +126,16 @@ def expected_route(local, owner, mode, uplink):
 
 
 def judge_route(route, local, owner, mode, facts, tunnel_device):
-    """Cause for one remote block's route (``ok`` or what is wrong) and a short human explanation."""
+    """``(cause, detail, converged)`` for one remote block's route: ``ok`` or what is wrong, a short explanation,
+    and whether it is what Calico programs in *mode* (see the module docstring)."""
+    want_dev = expected_route(local, owner, mode, facts.get("uplink"))[0]
+    cause, detail = _route_cause(route, local, owner, mode, facts, tunnel_device)
+    if want_dev is None:  # no IPIP across subnets: BIRD installs the recursive route via the gateway, or nothing
+        return cause, detail, cause in ("via_gateway", "missing")
+    return cause, detail, cause == "ok"
+
+
+def _route_cause(route, local, owner, mode, facts, tunnel_device):
     if route is None:
         return "missing", "no route to the block"
     kind = route.get("kind")
@@ -195,7 +208,8 @@ def verdict(hosts, calico_nodes=None, affinities=None, pools=None, tunnel_device
         facts = hosts[host]
         local = next((n for n in nodes.values() if n["host"] == host), None)
         if local is None:
-            results.append({"host": host, "node": None, "ok": False, "problems": ["no address to identify the node"],
+            results.append({"host": host, "node": None, "ok": False, "converged": False,
+                            "problems": ["no address to identify the node"],
                             "blocks": [], "blocks_ok": 0, "blocks_bad": 0, "first_bad": None})
             continue
         judged = dict((r["dst"], r) for r in facts.get("routes") or [] if r.get("kind"))
@@ -208,19 +222,21 @@ def verdict(hosts, calico_nodes=None, affinities=None, pools=None, tunnel_device
                 continue  # our own block, or an owner whose address nobody knows: nothing to compare with
             block_mode = mode or block_modes[block]
             ipip_expected = ipip_expected or block_mode != "Never"
-            cause, detail = judge_route(route, local, owner, block_mode, facts, tunnel_device)
-            blocks.append({"block": block, "owner": owner_name, "owner_ip": owner["ip"],
-                           "mode": block_mode, "cause": cause, "detail": detail})
+            cause, detail, converged = judge_route(route, local, owner, block_mode, facts, tunnel_device)
+            blocks.append({"block": block, "owner": owner_name, "owner_ip": owner["ip"], "mode": block_mode,
+                           "cause": cause, "detail": detail, "converged": converged})
         for dst, route in sorted(judged.items()):
             if route["kind"] in ("own_block", "workload", "unreachable"):
                 continue
             blocks.append({"block": str(dst), "owner": None, "owner_ip": None, "mode": None, "cause": "stale",
                            "detail": "route %s via %s dev %s: no node owns this block" % (
-                               dst, route.get("gateway"), route.get("dev"))})
+                               dst, route.get("gateway"), route.get("dev")), "converged": False})
         problems = judge_tunnel(facts, local, ipip_expected, tunnel_device, tunnel_addresses.get(local["name"]))
         bad = [b for b in blocks if b["cause"] != "ok"]
         results.append({
-            "host": host, "node": local["name"], "address": local["ip"], "subnet": local["network"], "ok": not bad and not problems, "problems": problems,
+            "host": host, "node": local["name"], "address": local["ip"], "subnet": local["network"],
+            "ok": not bad and not problems, "problems": problems,
+            "converged": all(b["converged"] for b in blocks) and not (ipip_expected and problems),
             "tunnel": facts.get("tunnel"), "blocks": blocks, "blocks_ok": len(blocks) - len(bad),
             "blocks_bad": len(bad), "first_bad": bad[0] if bad else None,
         })
@@ -228,5 +244,12 @@ def verdict(hosts, calico_nodes=None, affinities=None, pools=None, tunnel_device
     for result in results:
         for block in result["blocks"]:
             causes[block["cause"]] += 1
-    return {"ok": all(r["ok"] for r in results) and bool(results), "nodes": results, "causes": causes,
-            "hosts_ok": sum(1 for r in results if r["ok"]), "hosts_bad": sum(1 for r in results if not r["ok"])}
+    return {"ok": all(r["ok"] for r in results) and bool(results),
+            "converged": all(r["converged"] for r in results) and bool(results), "nodes": results,
+            "causes": causes, "hosts_ok": sum(1 for r in results if r["ok"]),
+            "hosts_bad": sum(1 for r in results if not r["ok"]),
+            # the cluster as judged (datastore data completed from the hosts' own tables), so a later per-host
+            # check can be judged against the same owners and addresses
+            "layout": {"nodes": [{"name": n["name"], "ipv4_address": "%s/%d" % (n["ip"], n["prefixlen"])}
+                                 for n in sorted(nodes.values(), key=lambda n: n["name"])],
+                       "affinities": [{"node": owner, "cidr": block} for block, owner in remote_blocks]}}

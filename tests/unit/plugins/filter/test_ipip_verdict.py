@@ -69,6 +69,12 @@ def test_seed_before_names_the_broken_route():
     assert "10.39.0.1 is the default gateway" in node1["first_bad"]["detail"]
     assert node1["subnet"] == "10.39.0.0/24" and node1["problems"] == []  # no IPIP expected: no tunnel needed
     assert result["causes"]["via_gateway"] == 2
+    # broken, but exactly what Calico programs without IPIP: a rollback to this state has converged
+    assert result["converged"] is True
+    assert result["layout"]["affinities"] == AFFINITIES
+    assert [n["ipv4_address"] for n in result["layout"]["nodes"]] == ["10.39.0.110/24", "10.39.3.75/24"]
+    # judged for IPIP instead, the same tables have not converged
+    assert ipip_verdict(hosts, nodes=NODES, affinities=AFFINITIES, mode="Always")["converged"] is False
 
 
 def test_seed_after_always_is_ok():
@@ -83,7 +89,8 @@ def test_seed_after_always_is_ok():
     assert node1["problems"] == [] and node1["ok"] is True
     assert node1["tunnel"]["mtu"] == 1440 and node1["tunnel"]["addresses"] == ["192.168.70.57/32"]
     assert node1["blocks"] == [{"block": "192.168.169.192/26", "owner": "node2", "owner_ip": "10.39.3.75",
-                                "mode": "Always", "cause": "ok", "detail": "via 10.39.3.75 dev tunl0"}]
+                                "mode": "Always", "cause": "ok", "detail": "via 10.39.3.75 dev tunl0",
+                                "converged": True}]
     assert by_host(result)["node2"]["ok"] is True
 
 

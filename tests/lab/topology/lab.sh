@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# The lab topology: the seed incident, built for real on a lab host (run as root there, e.g. through
+# `tests/lab/platform/labhost exec -- tests/lab/topology/lab.sh up`).
+#
+#   k8snet-pod1 --cali-- k8snet-node1 10.39.0.110/24 --+
+#   k8snet-pod3 --cali-- k8snet-node3 10.39.0.111/24 --+-- brA 10.39.0.1/24  k8snet-router: forwards between the two
+#                        k8snet-etcd  10.39.0.2/24   --+                    subnets; no pod routes, no default route
+#   k8snet-pod2 --cali-- k8snet-node2 10.39.3.75/24  ----- brB 10.39.3.1/24
+#
+# Every veth is created with both ends inside lab namespaces: nothing touches the lab host's root namespace.
+# Nodes and etcd are podman containers joined to their namespaces; each node runs BIRD and the calico-node
+# STAND-IN agent (tests/lab/agent/), which renders BIRD's config from the datastore (see tests/lab/README.md).
+#
+# Usage:
+#   lab.sh up [--scenario seed|crosssubnet] [--flavour v3|v2]   build it and wait for the broken BGP routes
+#   lab.sh down                                                 remove everything the lab made and check
+#   lab.sh status                                               what is up (exit 1 if nothing)
+#   lab.sh exec NODE CMD...                                     run CMD inside a node (or etcd) container
+#
+# Environment: LAB_PODMAN (default tests/lab/platform/podman.sh), LAB_NODE_IMAGE (default `labhost image`),
+# LAB_STATE_DIR (default /run/k8snet-lab-topology), LAB_LOG_DIR (default $K8SNET_LAB_SHARED/topology-logs, else
+# $LAB_STATE_DIR/logs).
+set -euo pipefail
+
+LAB_DIR=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)   # tests/lab
+REPO_DIR=$(cd "$LAB_DIR/../.." && pwd)
+read -r -a PODMAN <<<"${LAB_PODMAN:-$LAB_DIR/platform/podman.sh}"
+STATE=${LAB_STATE_DIR:-/run/k8snet-lab-topology}
+if [ -n "${LAB_LOG_DIR:-}" ]; then LOGS=$LAB_LOG_DIR
+elif [ -n "${K8SNET_LAB_SHARED:-}" ]; then LOGS=$K8SNET_LAB_SHARED/topology-logs
+else LOGS=$STATE/logs; fi
+
+P=k8snet-                       # prefix of every namespace and container the lab creates (platform rule)
+ETCD_IP=10.39.0.2
+ETCD_URL=http://$ETCD_IP:2379
+# Paths inside the containers.
+C_LAB=/opt/k8snet-lab            # tests/lab, read-only
+C_RUN=/run/calico-standin        # per-node runtime: BIRD config, control socket, pid files
+C_LOG=/var/log/calico-standin    # per-node logs (agent.log, bird.log), readable by the tests
+
+# node   address/len     gateway    pod address      host-side veth   router bridge
+node_params() {
+  case $1 in
+    node1) echo "10.39.0.110/24 10.39.0.1 192.168.70.42   cali5f1c8a10042 brA" ;;
+    node2) echo "10.39.3.75/24  10.39.3.1 192.168.169.196 cali7e9d3b20196 brB" ;;
+    node3) echo "10.39.0.111/24 10.39.0.1 192.168.80.10   cali3c2a9f10010 brA" ;;
+    *) die "unknown node '$1'" ;;
+  esac
+}
+scenario_nodes() {
+  case $1 in
+    seed) echo "node1 node2" ;;
+    crosssubnet) echo "node1 node2 node3" ;;
+    *) die "unknown scenario '$1' (seed|crosssubnet)" ;;
+  esac
+}
+
+die() { echo "lab.sh: $*" >&2; exit 1; }
+say() { echo "lab.sh: $*" >&2; }
+pm() { "${PODMAN[@]}" "$@"; }
+nsx() { local ns=$1; shift; ip netns exec "$P$ns" "$@"; }
+# Remember every name we create, so `down` removes exactly those (and checks the prefix for leftovers).
+made() { echo "$1 $2" >>"$STATE/made"; }
+new_netns() { ip netns add "$P$1"; made netns "$P$1"; ip -n "$P$1" link set lo up; }
+
+wait_for() {  # wait_for SECONDS DESCRIPTION CMD...
+  local limit=$1 what=$2; shift 2
+  local end=$((SECONDS + limit))
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $end ] || die "timed out after ${limit}s waiting for $what"
+    sleep 0.3
+  done
+}
+
+build_router() {
+  new_netns router
+  nsx router sysctl -qw net.ipv4.ip_forward=1
+  local br
+  for br in brA:10.39.0.1/24 brB:10.39.3.1/24; do
+    ip -n ${P}router link add "${br%%:*}" type bridge
+    ip -n ${P}router addr add "${br#*:}" dev "${br%%:*}"
+    ip -n ${P}router link set "${br%%:*}" up
+  done
+}
+
+# uplink: eth0 in namespace $1, port r-$1 on the router's bridge $3
+uplink() {
+  local ns=$1 addr=$2 br=$3 gw=$4
+  ip link add eth0 netns "$P$ns" type veth peer name "r-$ns" netns ${P}router
+  ip -n ${P}router link set "r-$ns" master "$br" up
+  ip -n "$P$ns" addr add "$addr" dev eth0
+  ip -n "$P$ns" link set eth0 up
+  ip -n "$P$ns" route add default via "$gw" dev eth0 proto static metric 100   # as in the seed's `ip route`
+}
+
+build_node() {
+  local n=$1 addr gw pod cali br pod_ns=pod${1#node}
+  read -r addr gw pod cali br <<<"$(node_params "$n")"
+  new_netns "$n"
+  nsx "$n" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+  uplink "$n" "$addr" "$br" "$gw"
+  # The pod, wired the way Calico's CNI plugin does it: /32 on the pod, default via 169.254.1.1 which the host side
+  # answers by proxy ARP; on the node a /32 route to the pod through its cali* veth.
+  new_netns "$pod_ns"
+  ip link add "$cali" netns "$P$n" type veth peer name eth0 netns "$P$pod_ns"
+  ip -n "$P$n" link set "$cali" address ee:ee:ee:ee:ee:ee
+  nsx "$n" sysctl -qw "net.ipv4.conf.$cali.proxy_arp=1" "net.ipv4.neigh.$cali.proxy_delay=0" \
+                      "net.ipv4.conf.$cali.forwarding=1"
+  ip -n "$P$n" link set "$cali" up
+  ip -n "$P$n" route add "$pod/32" dev "$cali" scope link
+  ip -n "$P$pod_ns" addr add "$pod/32" dev eth0
+  ip -n "$P$pod_ns" link set eth0 up
+  ip -n "$P$pod_ns" route add 169.254.1.1 dev eth0 scope link
+  ip -n "$P$pod_ns" route add default via 169.254.1.1 dev eth0
+}
+
+run_container() {  # run_container NAME HOSTNAME [podman run args...] -- COMMAND...
+  local name=$1 host=$2; shift 2
+  made container "$P$name"   # before `run`: a failed run can leave a created container behind
+  pm run -d --name "$P$name" --hostname "$host" --network "ns:/run/netns/$P$name" \
+     --cap-add NET_ADMIN --cap-add NET_RAW \
+     -v "$LAB_DIR:$C_LAB:ro" "$@" >/dev/null
+}
+
+etcd_http_ok() { pm exec ${P}etcd python3 "$C_LAB/datastore/load.py" --endpoint "$ETCD_URL" --health; }
+
+start_etcd() {
+  local flavour=$1 v2=()
+  [ "$flavour" = v2 ] && v2=(--enable-v2)   # Calico v2 speaks the etcd v2 API
+  new_netns etcd
+  uplink etcd $ETCD_IP/24 brA 10.39.0.1
+  run_container etcd etcd "$IMAGE" etcd --name lab --data-dir /var/lib/etcd/lab \
+    --listen-client-urls "$ETCD_URL" --advertise-client-urls "$ETCD_URL" \
+    --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
+    --initial-cluster lab=http://127.0.0.1:2380 "${v2[@]}"
+  wait_for 30 "etcd at $ETCD_URL" etcd_http_ok
+}
+
+start_node() {
+  local n=$1 flavour=$2
+  mkdir -p "$STATE/$n" "$LOGS/$n"
+  run_container "$n" "$n" -v "$STATE/$n:$C_RUN" -v "$LOGS/$n:$C_LOG" "$IMAGE" sleep infinity
+  pm exec -d ${P}$n python3 "$C_LAB/agent/calico_node_standin.py" --node "$n" --flavour "$flavour" \
+     --etcd "$ETCD_URL" --run-dir "$C_RUN" --log "$C_LOG/agent.log" --bird-template-dir "$C_LAB/bird" >/dev/null
+}
+
+start_bird() {
+  local n=$1
+  wait_for 20 "the stand-in agent's BIRD config on $n" test -s "$STATE/$n/bird.conf"
+  # BIRD runs with `persist` (as calico-node's does): flush routes a previous BIRD left, so checks see fresh ones.
+  ip -n "$P$n" route flush proto bird 2>/dev/null || true
+  pm exec ${P}$n bird -c "$C_RUN/bird.conf" -s "$C_RUN/bird.ctl" -P "$C_RUN/bird.pid"
+}
+
+# The remote blocks' routes exist on every node once the mesh has converged (broken or not).
+mesh_converged() {
+  local n other block
+  for n in $NODES; do
+    for other in $NODES; do
+      [ "$n" = "$other" ] && continue
+      block=$(node_block "$other")
+      ip -n "$P$n" route show "$block" proto bird | grep -q via || return 1
+    done
+  done
+}
+node_block() {
+  case $1 in node1) echo 192.168.70.0/26 ;; node2) echo 192.168.169.192/26 ;; node3) echo 192.168.80.0/26 ;; esac
+}
+
+up() {
+  local scenario=seed flavour=v3
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --scenario) scenario=$2; shift 2 ;;
+      --flavour) flavour=$2; shift 2 ;;
+      *) die "unknown argument '$1'" ;;
+    esac
+  done
+  case $flavour in v3|v2) ;; *) die "unknown flavour '$flavour' (v3|v2)" ;; esac
+  [ "$(id -u)" = 0 ] || die "run as root on the lab host"
+  [ ! -e "$STATE/made" ] || die "a lab is already up ($STATE/made exists): run 'lab.sh down' first"
+  NODES=$(scenario_nodes "$scenario")
+  IMAGE=${LAB_NODE_IMAGE:-$("$LAB_DIR/platform/labhost" image)}
+  mkdir -p "$STATE" "$LOGS"
+  : >"$STATE/made"
+  printf 'scenario=%s\nflavour=%s\nnodes="%s"\netcd=%s\nlogs=%s\n' \
+    "$scenario" "$flavour" "$NODES" "$ETCD_URL" "$LOGS" >"$STATE/lab.env"
+  local start=$SECONDS n
+  # A kernel with the ipip module gives every namespace a fallback tunl0; calico-node would load it too.
+  modprobe ipip 2>/dev/null || true
+  build_router
+  for n in $NODES; do build_node "$n"; done
+  start_etcd "$flavour"
+  # shellcheck disable=SC2086
+  pm exec ${P}etcd python3 "$C_LAB/datastore/load.py" --endpoint "$ETCD_URL" --flavour "$flavour" cluster $NODES
+  for n in $NODES; do start_node "$n" "$flavour"; done
+  for n in $NODES; do start_bird "$n"; done
+  wait_for 60 "BGP routes to every remote block" mesh_converged
+  say "up in $((SECONDS - start))s: scenario=$scenario flavour=$flavour nodes: $NODES; etcd $ETCD_URL; logs $LOGS"
+}
+
+# Every name the lab can create: `down` also removes these if an interrupted `up` did not record them.
+ALL_CONTAINERS="etcd node1 node2 node3"
+ALL_NETNS="pod1 pod2 pod3 node1 node2 node3 etcd router"
+
+down() {
+  local kind name left=0
+  mkdir -p "$STATE"
+  for name in $ALL_CONTAINERS; do echo "container $P$name"; done >>"$STATE/made"
+  for name in $ALL_NETNS; do echo "netns $P$name"; done >>"$STATE/made"
+  if [ -e "$STATE/made" ]; then
+    # Containers first (their processes, BIRD and the agents, end with them), then namespaces, newest first.
+    while read -r kind name; do
+      if [ "$kind" = container ]; then pm rm -f -t 0 "$name" >/dev/null 2>&1 || true; fi
+    done < <(tac "$STATE/made")
+    while read -r kind name; do
+      if [ "$kind" != netns ]; then continue; fi
+      # Anything still running inside a lab namespace was started by the lab (e.g. a capture): end it by PID.
+      for pid in $(ip netns pids "$name" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
+      ip netns delete "$name" 2>/dev/null || true
+    done < <(tac "$STATE/made")
+  fi
+  rm -rf "$STATE"
+  # Check: nothing with the lab's prefix is left.
+  if ip netns list | awk '{print $1}' | grep -qE "^$P(router|etcd|node[0-9]|pod[0-9])$"; then
+    say "left over namespaces: $(ip netns list | awk '{print $1}' | grep "^$P" | tr '\n' ' ')"; left=1
+  fi
+  for name in $ALL_CONTAINERS; do
+    if pm container exists "$P$name" 2>/dev/null; then say "left over container: $P$name"; left=1; fi
+  done
+  [ $left = 0 ] || die "down: something is left (see above)"
+  say "down: no lab namespace or container left"
+}
+
+status() {
+  [ -e "$STATE/lab.env" ] || { echo "lab: down"; return 1; }
+  cat "$STATE/lab.env"
+  pm ps --filter "name=^$P" --format '{{.Names}} {{.Status}}'
+  ip netns list | awk '{print $1}' | grep "^$P" | tr '\n' ' '; echo
+}
+
+cmd=${1:-}; shift || true
+case $cmd in
+  up) up "$@" ;;
+  down) down ;;
+  status) status ;;
+  exec) n=${1:?NODE}; shift; exec "${PODMAN[@]}" exec "$P$n" "$@" ;;
+  *) sed -n '2,22p' "$0" >&2; exit 2 ;;
+esac

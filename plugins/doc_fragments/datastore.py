@@ -1,0 +1,91 @@
+# Copyright (c) k8snet.calico contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # Connection options shared by every module that talks to the Calico datastore.
+    # The matching argument_spec is plugins/module_utils/_datastore_args.py: keep the two in step.
+    DOCUMENTATION = r"""
+options:
+  datastore:
+    description:
+      - Where Calico keeps its configuration, and so how to reach it.
+      - V(etcdv3) is Calico v3 on etcd, read and written through etcd's v3 JSON gateway (no etcdctl needed).
+      - V(etcdv2) is Calico v2 on etcd's v2 keys API (etcd must run with C(--enable-v2)).
+      - V(kubernetes) is the Kubernetes datastore (KDD), through the API server with the C(kubernetes) Python client.
+      - V(calicoctl) runs the C(calicoctl) binary on the target (v1 calicoctl for Calico v2, or v3 calicoctl),
+        configured by O(calicoctl_config) or the task's C(environment).
+    type: str
+    required: true
+    choices: [etcdv3, etcdv2, kubernetes, calicoctl]
+  timeout:
+    description: Seconds to wait for each request to etcd or the Kubernetes API.
+    type: float
+    default: 10
+  validate_certs:
+    description:
+      - Verify the TLS certificate of etcd or the Kubernetes API server.
+      - Only set to V(false) in a throwaway lab.
+    type: bool
+    default: true
+  etcd_endpoints:
+    description:
+      - etcd client URLs, tried in order until one answers, for example V(https://10.0.0.10:2379).
+      - Required with O(datastore=etcdv3) or O(datastore=etcdv2).
+    type: list
+    elements: str
+  etcd_ca:
+    description: CA certificate file that signed etcd's server certificate (PEM).
+    type: path
+  etcd_cert:
+    description: Client certificate file for etcd (PEM). Requires O(etcd_key).
+    type: path
+  etcd_key:
+    description: Private key file of O(etcd_cert) (PEM).
+    type: path
+  etcd_username:
+    description: etcd user (etcd authentication). Requires O(etcd_password).
+    type: str
+  etcd_password:
+    description: Password of O(etcd_username).
+    type: str
+  kubeconfig:
+    description:
+      - Path to a kubeconfig file, or the kubeconfig content as a dictionary.
+      - Without O(kubeconfig), O(context) and O(host), the in-cluster service account is used, then C(~/.kube/config).
+    type: raw
+  context:
+    description: kubeconfig context to use.
+    type: str
+  host:
+    description: Kubernetes API server URL; use with O(api_key) instead of a kubeconfig.
+    type: str
+  api_key:
+    description: Bearer token for the Kubernetes API.
+    type: str
+  ca_cert:
+    description: CA certificate file of the Kubernetes API server.
+    type: path
+  client_cert:
+    description: Client certificate file for the Kubernetes API. Requires O(client_key).
+    type: path
+  client_key:
+    description: Private key file of O(client_cert).
+    type: path
+  calicoctl_path:
+    description: Path of the calicoctl binary on the target. Default is to look it up on the E(PATH).
+    type: path
+  calicoctl_config:
+    description: calicoctl configuration file (passed as C(--config)).
+    type: path
+notes:
+  - Writes are compare-and-swap (etcd v3 C(mod_revision), etcd v2 C(prevIndex), Kubernetes C(resourceVersion),
+    calicoctl v3 C(resourceVersion)), so a concurrent change is never overwritten.
+  - calicoctl v1 objects carry no version; the object is re-read just before C(calicoctl replace) and the write is
+    skipped as a conflict if it changed. This narrows the race but cannot close it; prefer O(datastore=etcdv2).
+requirements:
+  - The C(kubernetes) Python library (>= 24.2) on the target for O(datastore=kubernetes).
+  - The C(calicoctl) binary on the target for O(datastore=calicoctl).
+"""

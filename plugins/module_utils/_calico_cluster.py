@@ -1,0 +1,114 @@
+# Copyright (c) k8snet.calico contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE, may change at any time: internal to k8snet.calico, not a public API.
+"""What besides the pool decides whether IPIP happens: Felix config, nodes, block affinities. Pure functions.
+
+Layouts: calico-facts.md §2b (Calico v2 etcd keys), §2c (affinities), §2d (node addresses), §3 (Felix ipipEnabled).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+V1_GLOBAL_IPIP_KEY = "/calico/v1/config/IpInIpEnabled"
+V1_BGP_HOST_PREFIX = "/calico/bgp/v1/host/"
+V1_HOST_CONFIG_PREFIX = "/calico/v1/host/"
+AFFINITY_PREFIX = "/calico/ipam/v2/host/"
+
+K8S_ADDRESS_ANNOTATION = "projectcalico.org/IPv4Address"
+K8S_TUNNEL_ANNOTATION = "projectcalico.org/IPv4IPIPTunnelAddr"
+
+
+def felix_from_object(obj: Any, key: Optional[str] = None) -> Dict[str, Any]:
+    """A v3 / CRD FelixConfiguration -> {name, ipip_enabled: True|False|None (unset), key}."""
+    if not isinstance(obj, dict) or obj.get("kind") != "FelixConfiguration":
+        raise ValueError("not a FelixConfiguration object")
+    value = (obj.get("spec") or {}).get("ipipEnabled")
+    return {"name": (obj.get("metadata") or {}).get("name"), "ipip_enabled": value if isinstance(value, bool) else None, "key": key}
+
+
+def felix_from_v1_value(text: Optional[str], key: str = V1_GLOBAL_IPIP_KEY) -> Dict[str, Any]:
+    """Calico v2 global key IpInIpEnabled (§2b): "true"/"false", or None when the key is absent (= off in v2)."""
+    value = None if text is None else text.strip().lower() == "true"
+    return {"name": "global", "ipip_enabled": value, "key": key}
+
+
+def _prefix(address: Optional[str]) -> Optional[int]:
+    if not address or "/" not in address:
+        return None
+    try:
+        return ipaddress.ip_interface(address).network.prefixlen
+    except ValueError:
+        return None
+
+
+def _node(name: Any, address: Optional[str], tunnel: Optional[str], datastore: str) -> Dict[str, Any]:
+    return {
+        "name": name,
+        "ipv4_address": address or None,
+        "ipv4_prefix_length": _prefix(address),
+        "ipip_tunnel_address": tunnel or None,
+        "datastore": datastore,
+    }
+
+
+def node_from_object(obj: Any, datastore: str) -> Dict[str, Any]:
+    """Calico v3 Node, calicoctl v1 `kind: node`, or a Kubernetes Node with Calico annotations (§2d)."""
+    if not isinstance(obj, dict):
+        raise ValueError("not a node object")
+    metadata = obj.get("metadata") or {}
+    if obj.get("kind") == "Node" and obj.get("apiVersion") == "v1" and datastore == "kubernetes":
+        notes = metadata.get("annotations") or {}
+        return _node(metadata.get("name"), notes.get(K8S_ADDRESS_ANNOTATION), notes.get(K8S_TUNNEL_ANNOTATION), datastore)
+    bgp = (obj.get("spec") or {}).get("bgp") or {}
+    return _node(metadata.get("name"), bgp.get("ipv4Address"), bgp.get("ipv4IPIPTunnelAddr"), datastore)
+
+
+def nodes_from_v1_keys(kvs: Iterable[Tuple[str, str]]) -> List[Dict[str, Any]]:
+    """Calico v2 etcd keys -> nodes: ip_addr_v4 + network_v4 (§2b) and host config IpInIpTunnelAddr (§2d)."""
+    hosts: Dict[str, Dict[str, str]] = {}
+    for key, value in kvs:
+        if key.startswith(V1_BGP_HOST_PREFIX):
+            parts = key[len(V1_BGP_HOST_PREFIX):].split("/")
+            if len(parts) == 2:
+                hosts.setdefault(parts[0], {})[parts[1]] = value
+        elif key.startswith(V1_HOST_CONFIG_PREFIX) and key.endswith("/config/IpInIpTunnelAddr"):
+            host = key[len(V1_HOST_CONFIG_PREFIX):].split("/")[0]
+            hosts.setdefault(host, {})["tunnel"] = value
+    nodes = []
+    for host in sorted(hosts):
+        data = hosts[host]
+        address = data.get("ip_addr_v4") or None
+        network = data.get("network_v4")
+        if address and network and "/" in network:
+            address = "%s/%s" % (address, network.split("/", 1)[1])
+        nodes.append(_node(host, address, data.get("tunnel"), "etcdv2"))
+    return nodes
+
+
+def affinity_from_key(key: str, value: Optional[str]) -> Optional[Dict[str, Any]]:
+    """`/calico/ipam/v2/host/<node>/ipv4/block/<cidr->` (§2c) -> {node, cidr, state}; None for other keys."""
+    if not key.startswith(AFFINITY_PREFIX):
+        return None
+    parts = key[len(AFFINITY_PREFIX):].split("/")
+    if len(parts) != 4 or parts[2] != "block":
+        return None
+    state = None
+    try:
+        decoded = json.loads(value) if value else {}
+        if isinstance(decoded, dict):
+            state = decoded.get("state")
+    except ValueError:
+        pass
+    cidr_text = parts[3]
+    head, _sep, prefix = cidr_text.rpartition("-")
+    return {"node": parts[0], "cidr": "%s/%s" % (head, prefix) if head else cidr_text, "state": state or "confirmed"}
+
+
+def affinity_from_object(obj: Any) -> Dict[str, Any]:
+    """blockaffinities.crd.projectcalico.org (§2c)."""
+    spec = (obj or {}).get("spec") or {}
+    return {"node": spec.get("node"), "cidr": spec.get("cidr"), "state": spec.get("state") or "confirmed"}

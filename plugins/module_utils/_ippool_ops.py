@@ -1,0 +1,151 @@
+# Copyright (c) k8snet.calico contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE, may change at any time: internal to k8snet.calico, not a public API.
+"""Read -> decide -> compare-and-swap loops over a Datastore. The decisions are in _ippool_plan.py (pure).
+
+A lost compare-and-swap means someone else wrote in between: everything is read again and decided again, up to
+`retries` times, so a concurrent update is never overwritten and the final write always starts from the latest
+revision.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+from ansible_collections.k8snet.calico.plugins.module_utils._datastore import ConflictError, Datastore, Record
+from ansible_collections.k8snet.calico.plugins.module_utils._ippool_plan import PlanError, plan_change, snapshot_from_records
+
+SERVER_OWNED_METADATA = ("resourceVersion", "uid", "creationTimestamp", "generation", "managedFields", "selfLink")
+
+
+def gather(ds: Datastore, full: bool = True) -> Dict[str, Any]:
+    """One read of everything that decides IPIP. `full=False` skips nodes and affinities (not needed to write)."""
+    pools = ds.read_pools()
+    felix = ds.read_felix()
+    installation = ds.read_installation()
+    nodes = ds.read_nodes() if full else []
+    affinities = ds.read_block_affinities() if full else []
+    return snapshot_from_records(ds.name, pools, felix, installation, nodes, affinities)
+
+
+def ensure(ds: Datastore, request: Dict[str, Any], check_mode: bool = False, retries: int = 5) -> Dict[str, Any]:
+    """Make one pool match the request. Returns the module result (without `diff` rendering)."""
+    previous_by_key: Dict[str, Record] = {}
+    written = []
+    conflicts = 0
+    for _attempt in range(retries + 1):
+        snapshot = gather(ds, full=False)
+        plan = plan_change(snapshot, request)  # PlanError propagates: nothing written for bad input
+        main = plan["main_record"]
+        try:
+            if not check_mode:
+                for write in plan["writes"]:
+                    before = write["record"]
+                    after = ds.compare_and_swap(before, write["new"])
+                    previous_by_key.setdefault(before.key, before)
+                    written.append({"key": after.key, "kind": after.kind, "revision": after.revision, "what": write["what"]})
+        except ConflictError:
+            conflicts += 1
+            continue
+        changed = bool(plan["writes"]) or bool(written)
+        previous = previous_by_key.get(main.key, main)
+        felix_writes = [w for w in plan["writes"] if w["what"] == "felix"]
+        felix_key = felix_writes[0]["record"].key if felix_writes else next(
+            (w["key"] for w in written if w["what"] == "felix"), None)
+        result = {
+            "changed": changed,
+            "pool": plan["pool_after"],
+            "previous": previous.to_dict(),
+            "previous_felix": previous_by_key.get(felix_key, felix_writes[0]["record"] if felix_writes else None),
+            "writes": written,
+            "conflicts": conflicts,
+            "via": plan["via"],
+            "traps": plan["traps"],
+            "diff": _diff(ds, plan),
+        }
+        if result["previous_felix"] is not None:
+            result["previous_felix"] = result["previous_felix"].to_dict()
+        return result
+    raise ConflictError("gave up after %d compare-and-swap conflicts: other writers keep changing the pool"
+                        % conflicts, ds.endpoint, "Find the other writer (another play, calico-node, the operator) "
+                        "and run again, or raise retries")
+
+
+def _diff(ds: Datastore, plan: Dict[str, Any]) -> Dict[str, Any]:
+    writes = plan["writes"]
+    if not writes:
+        main = plan["main_record"]
+        return {"before": main.obj, "after": main.obj, "before_header": main.key, "after_header": main.key}
+    before = {w["record"].key: w["record"].obj if w["record"].exists else None for w in writes}
+    after = {w["record"].key: w["new"] for w in writes}
+    if len(writes) == 1:
+        key = writes[0]["record"].key
+        return {"before": before[key], "after": after[key], "before_header": key, "after_header": key}
+    return {"before": before, "after": after, "before_header": ds.name, "after_header": ds.name}
+
+
+def _comparable(ds: Datastore, record: Record) -> Any:
+    """What must match for a restore to count as done: the exact bytes on etcd, the object elsewhere."""
+    if not record.exists:
+        return None
+    if ds.name in ("etcdv3", "etcdv2") and record.text is not None:
+        return record.text
+    obj = record.obj
+    if isinstance(obj, dict):
+        obj = dict(obj)
+        obj["metadata"] = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in SERVER_OWNED_METADATA}
+    return obj
+
+
+def _allowed_restore_key(ds: Datastore, key: str) -> bool:
+    if ds.name in ("etcdv3", "etcdv2"):
+        return key.startswith("/calico/") and "/../" not in key and not key.endswith("/..")
+    if ds.name == "kubernetes":
+        return key.startswith(("/apis/crd.projectcalico.org/", "/apis/projectcalico.org/", "/apis/operator.tigera.io/"))
+    return key.startswith("calicoctl:")
+
+
+def restore(ds: Datastore, previous: Any, expected_revision: Optional[str] = None, check_mode: bool = False,
+            retries: int = 5) -> Dict[str, Any]:
+    """Write a `previous` record back. With expected_revision, only if the object is still at that revision
+    (i.e. nobody changed it since the run that returned `previous`)."""
+    try:
+        target = Record.from_dict(previous)
+    except ValueError as exc:
+        raise PlanError(str(exc))
+    if target.datastore and target.datastore != ds.name:
+        raise PlanError("restore: this `previous` came from datastore %s, not %s" % (target.datastore, ds.name))
+    if not _allowed_restore_key(ds, target.key):
+        raise PlanError("restore: key %r is not a Calico object of datastore %s; refusing to write it" % (target.key, ds.name))
+    conflicts = 0
+    for _attempt in range(retries + 1):
+        current = ds.read(target.key, target.kind)
+        if _comparable(ds, current) == _comparable(ds, target):
+            return {"changed": False, "restored": target.to_dict(), "conflicts": conflicts, "writes": [],
+                    "diff": {"before": current.obj, "after": target.obj, "before_header": target.key, "after_header": target.key}}
+        if expected_revision is not None and str(current.revision) != str(expected_revision):
+            raise ConflictError(
+                "%s is at revision %s, not %s: someone changed it after the run that returned `previous`; not restoring"
+                % (target.key, current.revision, expected_revision), ds.endpoint,
+                "Inspect the object and restore by hand, or run without expected_revision to overwrite")
+        diff = {"before": current.obj, "after": target.obj, "before_header": target.key, "after_header": target.key}
+        if check_mode:
+            return {"changed": True, "restored": target.to_dict(), "conflicts": conflicts, "writes": [], "diff": diff}
+        if not target.exists:
+            new: Any = None
+        elif ds.name in ("etcdv3", "etcdv2") and target.text is not None:
+            new = target.text  # byte for byte
+        else:
+            new = target.obj
+        try:
+            after = ds.compare_and_swap(current, new)
+        except ConflictError:
+            conflicts += 1
+            if expected_revision is not None:
+                raise
+            continue
+        return {"changed": True, "restored": target.to_dict(), "conflicts": conflicts, "diff": diff,
+                "writes": [{"key": after.key, "kind": after.kind, "revision": after.revision, "what": "restore"}]}
+    raise ConflictError("gave up restoring %s after %d compare-and-swap conflicts" % (target.key, conflicts), ds.endpoint,
+                        "Find the other writer and run again")

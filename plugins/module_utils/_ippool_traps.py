@@ -1,0 +1,121 @@
+# Copyright (c) k8snet.calico contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE, may change at any time: internal to k8snet.calico, not a public API.
+"""Named traps: states in which enabling IPIP on a pool does not give working tunnels. Pure functions.
+
+Each trap is {"name", "subject", "message"}; the message says what happens and what to do. Sources are the
+sections of calico-facts.md named in each message's comment.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from ansible_collections.k8snet.calico.plugins.module_utils._ippool_model import (
+    CANONICAL_MODES,
+    NEVER,
+    installation_pool_entry,
+    installation_pool_modes,
+)
+
+
+def _trap(name: str, subject: Any, message: str) -> Dict[str, Any]:
+    return {"name": name, "subject": subject, "message": message}
+
+
+def find_traps(
+    pools: List[Dict[str, Any]],
+    felix: Optional[Dict[str, Any]] = None,
+    nodes: Optional[List[Dict[str, Any]]] = None,
+    installation: Optional[Dict[str, Any]] = None,
+    datastore: Optional[str] = None,
+) -> List[Dict[str, Any]]:
+    traps = []
+    ipip_pools = [p for p in pools if p["ipip_mode"] != NEVER and not p.get("disabled")]
+    cross_subnet = any(p["ipip_mode"] == "CrossSubnet" or p["vxlan_mode"] == "CrossSubnet" for p in pools)
+
+    for pool in pools:
+        subject = pool["name"]
+        for field, stored in (("ipipMode", pool.get("ipip_mode_stored")), ("vxlanMode", pool.get("vxlan_mode_stored"))):
+            if pool.get("format") in ("v3", "crd") and stored is not None and stored not in CANONICAL_MODES:
+                # §1b IPPoolV3ToV1: an unrecognised value acts as no encapsulation.
+                traps.append(_trap(
+                    "mode_not_canonical", subject,
+                    "pool %s stores %s %r, which Calico reads as Never (values are case-sensitive); "
+                    "set it to Always, CrossSubnet or Never" % (subject, field, stored)))
+        if pool.get("legacy_ipip") is not None:
+            # §1c: the legacy field wins on every read, so a later ipipMode edit is ignored.
+            traps.append(_trap(
+                "legacy_ipip_overrides_mode", subject,
+                "pool %s still has the Calico v2 field spec.ipip=%s, which overrides spec.ipipMode=%r (Calico "
+                "acts as %s); remove it (ippool strip_legacy_ipip: true, or rewrite the pool with calicoctl)"
+                % (subject, pool["legacy_ipip"], pool.get("ipip_mode_stored"), pool["ipip_mode"])))
+        if pool.get("operator_managed"):
+            # §1d / §5 item 11: the operator reconciles labelled pools every 5 minutes.
+            traps.append(_trap(
+                "operator_managed_pool", subject,
+                "pool %s is managed by tigera-operator (label app.kubernetes.io/managed-by=tigera-operator): a "
+                "direct edit is reverted; change the Installation's calicoNetwork.ipPools[].encapsulation instead "
+                "(ippool operator_managed: edit_installation)" % subject))
+            entry = installation_pool_entry(installation, pool["cidr"]) if installation else None
+            if entry is not None:
+                try:
+                    wanted = installation_pool_modes(entry)
+                except ValueError:
+                    wanted = None
+                if wanted is not None and wanted != (pool["ipip_mode"], pool["vxlan_mode"]):
+                    traps.append(_trap(
+                        "operator_installation_mismatch", subject,
+                        "the Installation asks for encapsulation %s on %s but the pool has ipipMode %s, vxlanMode %s:"
+                        " the operator will put the Installation's value back" % (
+                            entry.get("encapsulation"), pool["cidr"], pool["ipip_mode"], pool["vxlan_mode"])))
+        if pool["ipip_mode"] != NEVER and pool["vxlan_mode"] != NEVER:
+            traps.append(_trap(
+                "ipip_and_vxlan", subject,
+                "pool %s has both IPIP (%s) and VXLAN (%s); Calico refuses this, set one of them to Never"
+                % (subject, pool["ipip_mode"], pool["vxlan_mode"])))
+        if pool["ipip_mode"] != NEVER and ":" in pool["cidr"]:
+            traps.append(_trap("ipip_on_ipv6", subject, "IPv6 pool %s has IPIP %s; IPIP is IPv4 only" % (subject, pool["ipip_mode"])))
+
+    if felix is not None:
+        enabled = felix.get("ipip_enabled")
+        if datastore == "etcdv2":
+            # §1a/§3: in Calico v2 Felix only runs IPIP when the global key IpInIpEnabled is true.
+            if enabled is not True and ipip_pools:
+                traps.append(_trap(
+                    "felix_ipip_disabled", "felix",
+                    "the Calico v2 global key %s is %s, so Felix will not create tunl0 for the IPIP pools; "
+                    "set it to true (the ippool module does this when it enables IPIP, as calicoctl v1 does)"
+                    % (felix.get("key"), "absent" if enabled is None else "false")))
+        elif enabled is False:
+            # §3: explicit ipipEnabled overrides what Felix would derive from the pools (kubespray writes false).
+            traps.append(_trap(
+                "felix_ipip_disabled", "felix",
+                "FelixConfiguration %s sets ipipEnabled: false (kubespray writes this): Felix will not create tunl0 "
+                "even with IPIP pools; set it to true or remove it (ippool fix_felix_ipip: true)" % felix.get("name")))
+
+    for node in nodes or []:
+        subject = node["name"]
+        if not node.get("ipv4_address"):
+            traps.append(_trap(
+                "node_without_address", subject,
+                "node %s has no Calico IPv4 address recorded; BGP and IPIP routes to it cannot be built" % subject))
+        elif node.get("ipv4_prefix_length") is None:
+            traps.append(_trap(
+                "node_address_without_prefix", subject,
+                "node %s has the address %s without its subnet prefix; CrossSubnet cannot tell which peers share "
+                "its subnet (Calico v2: set network_v4; v3: ipv4Address as address/prefix)" % (subject, node["ipv4_address"])))
+        elif node["ipv4_prefix_length"] == 32:
+            # §5 items 1-2: a /32 makes every peer look remote, so CrossSubnet tunnels everything.
+            traps.append(_trap(
+                "node_address_slash32", subject,
+                "node %s has the BGP address %s: with a /32 every peer looks like another subnet%s; record the real "
+                "prefix (calico-node IP=autodetect with IP_AUTODETECTION_METHOD=can-reach=<node IP>)"
+                % (subject, node["ipv4_address"], ", so CrossSubnet tunnels all traffic" if cross_subnet else "")))
+        if ipip_pools and not node.get("ipip_tunnel_address"):
+            traps.append(_trap(
+                "node_without_tunnel_address", subject,
+                "node %s has no IPIP tunnel address although IPIP pools exist; calico-node allocates one within "
+                "seconds of the change; if it stays empty restart calico-node on that node" % subject))
+    return traps

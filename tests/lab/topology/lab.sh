@@ -15,6 +15,7 @@
 #   lab.sh up [--scenario seed|crosssubnet] [--flavour v3|v2]   build it and wait for the broken BGP routes
 #   lab.sh down                                                 remove everything the lab made and check
 #   lab.sh status                                               what is up (exit 1 if nothing)
+#   lab.sh check broken|ipip|crosssubnet                        routes, tunl0, pod pings, IPIP capture vs. expected
 #   lab.sh exec NODE CMD...                                     run CMD inside a node (or etcd) container
 #
 # Environment: LAB_PODMAN (default tests/lab/platform/podman.sh), LAB_NODE_IMAGE (default `labhost image`),
@@ -114,11 +115,11 @@ build_node() {
   ip -n "$P$pod_ns" route add default via 169.254.1.1 dev eth0
 }
 
-run_container() {  # run_container NAME HOSTNAME [podman run args...] -- COMMAND...
+run_container() {  # run_container NAME HOSTNAME [podman run args...] IMAGE COMMAND...
   local name=$1 host=$2; shift 2
   made container "$P$name"   # before `run`: a failed run can leave a created container behind
   pm run -d --name "$P$name" --hostname "$host" --network "ns:/run/netns/$P$name" \
-     --cap-add NET_ADMIN --cap-add NET_RAW \
+     --cap-add NET_RAW \
      -v "$LAB_DIR:$C_LAB:ro" "$@" >/dev/null
 }
 
@@ -139,9 +140,15 @@ start_etcd() {
 start_node() {
   local n=$1 flavour=$2
   mkdir -p "$STATE/$n" "$LOGS/$n"
-  run_container "$n" "$n" -v "$STATE/$n:$C_RUN" -v "$LOGS/$n:$C_LOG" "$IMAGE" sleep infinity
+  run_container "$n" "$n" --cap-add NET_ADMIN -v "$STATE/$n:$C_RUN" -v "$LOGS/$n:$C_LOG" "$IMAGE" sleep infinity
   pm exec -d ${P}$n python3 "$C_LAB/agent/calico_node_standin.py" --node "$n" --flavour "$flavour" \
      --etcd "$ETCD_URL" --run-dir "$C_RUN" --log "$C_LOG/agent.log" --bird-template-dir "$C_LAB/bird" >/dev/null
+}
+
+# The pod: a container in the pod namespace (what Kubernetes would run), so checks can run inside it (ping).
+start_pod() {
+  local n=$1
+  run_container "pod${n#node}" "pod${n#node}" "$IMAGE" sleep infinity
 }
 
 start_bird() {
@@ -193,14 +200,14 @@ up() {
   start_etcd "$flavour"
   # shellcheck disable=SC2086
   pm exec ${P}etcd python3 "$C_LAB/datastore/load.py" --endpoint "$ETCD_URL" --flavour "$flavour" cluster $NODES
-  for n in $NODES; do start_node "$n" "$flavour"; done
+  for n in $NODES; do start_node "$n" "$flavour"; start_pod "$n"; done
   for n in $NODES; do start_bird "$n"; done
   wait_for 60 "BGP routes to every remote block" mesh_converged
   say "up in $((SECONDS - start))s: scenario=$scenario flavour=$flavour nodes: $NODES; etcd $ETCD_URL; logs $LOGS"
 }
 
 # Every name the lab can create: `down` also removes these if an interrupted `up` did not record them.
-ALL_CONTAINERS="etcd node1 node2 node3"
+ALL_CONTAINERS="etcd node1 node2 node3 pod1 pod2 pod3"
 ALL_NETNS="pod1 pod2 pod3 node1 node2 node3 etcd router"
 
 down() {
@@ -239,11 +246,87 @@ status() {
   ip netns list | awk '{print $1}' | grep "^$P" | tr '\n' ' '; echo
 }
 
+# ---- check: the evidence, from inside the nodes and pods ------------------------------------------------------------
+field() { local v; v=($(node_params "$1")); echo "${v[$2]}"; }
+node_ip() { local a; a=$(field "$1" 0); echo "${a%/*}"; }
+same_subnet() { [ "$(field "$1" 1)" = "$(field "$2" 1)" ]; }
+
+# What the route from node $2 to node $3's block must read in state $1 (calico-facts section 3, `ip route` shapes).
+want_route() {
+  local expect=$1 a=$2 b=$3
+  if same_subnet "$a" "$b" && [ "$expect" != ipip ]; then echo "via $(node_ip "$b") dev eth0 proto bird"; return; fi
+  case $expect in
+    broken) echo "via $(field "$a" 1) dev eth0 proto bird" ;;
+    ipip|crosssubnet) echo "via $(node_ip "$b") dev tunl0 proto bird onlink" ;;
+  esac
+}
+
+# Capture on node $1's eth0 while pod $2 pings pod $3; prints the capture, returns 0 if it saw IPIP between the nodes.
+capture_ipip() {
+  local a=$1 b=$2 out="$LOGS/capture-$1-to-$2" pid pcap=$C_RUN/capture.pcap
+  pm exec ${P}$a timeout 8 tcpdump -i eth0 -c 6 -w "$pcap" "host $(node_ip "$b") and (ip proto 4 or icmp)" \
+    >/dev/null 2>&1 &
+  pid=$!
+  sleep 1.5   # tcpdump must be listening before the first packet
+  pm exec ${P}pod${a#node} ping -c 3 -i 0.3 -W 1 "$(field "$b" 2)" >/dev/null 2>&1 || true
+  wait "$pid" || true
+  # -n shows the nested headers on one line (as in the seed), -v adds the outer header's `proto IPIP (4)`.
+  pm exec ${P}$a tcpdump -n -r "$pcap" 2>/dev/null >"$out.txt" || true
+  pm exec ${P}$a tcpdump -nv -r "$pcap" 2>/dev/null >"$out-v.txt" || true
+  sed 's/^/    /' "$out.txt"; grep -m2 'proto IPIP (4)' "$out-v.txt" | sed 's/^/    -v: /' || true
+  grep -q "$(node_ip "$a") > $(node_ip "$b"): IP $(field "$a" 2) > $(field "$b" 2): ICMP echo request" "$out.txt" &&
+    grep -q "proto IPIP (4)" "$out-v.txt"
+}
+
+check() {
+  local expect=${1:?usage: lab.sh check broken|ipip|crosssubnet} a b route want ok fail=0
+  [ -e "$STATE/lab.env" ] || die "no lab is up"
+  # shellcheck disable=SC1091
+  . "$STATE/lab.env"
+  echo "== routes to the other nodes' blocks (expect: $expect)"
+  for a in $nodes; do
+    for b in $nodes; do
+      [ "$a" = "$b" ] && continue
+      route=$(pm exec ${P}$a ip route show "$(node_block "$b")" | sed 's/ *$//')
+      want="$(node_block "$b") $(want_route "$expect" "$a" "$b")"
+      if [ "$route" = "$want" ]; then ok=ok; else ok="MISMATCH, want: $want"; fail=1; fi
+      echo "  $a: ${route:-<no route>}   [$ok]"
+    done
+  done
+  if [ "$expect" != broken ]; then
+    echo "== tunl0"
+    for a in $nodes; do echo "  $a: $(pm exec ${P}$a ip -br addr show dev tunl0 2>&1) mtu $(pm exec ${P}$a cat /sys/class/net/tunl0/mtu 2>&1)"; done
+  fi
+  echo "== pod to pod ping"
+  for a in $nodes; do
+    for b in $nodes; do
+      [ "$a" = "$b" ] && continue
+      if pm exec ${P}pod${a#node} ping -c 2 -i 0.3 -W 1 "$(field "$b" 2)" >/dev/null 2>&1; then route=reaches; else route=FAILS; fi
+      if [ "$expect" = broken ] && ! same_subnet "$a" "$b"; then want=FAILS; else want=reaches; fi
+      if [ "$route" = "$want" ]; then ok=ok; else ok="MISMATCH, want: $want"; fail=1; fi
+      echo "  pod${a#node} $(field "$a" 2) -> pod${b#node} $(field "$b" 2): $route   [$ok]"
+    done
+  done
+  if [ "$expect" != broken ]; then
+    for b in $nodes; do
+      [ "$b" = node1 ] && continue
+      echo "== capture on node1 eth0, pod1 -> pod${b#node}"
+      if capture_ipip node1 "$b"; then route=IPIP; else route=plain; fi
+      if [ "$expect" = crosssubnet ] && same_subnet node1 "$b"; then want=plain; else want=IPIP; fi
+      if [ "$route" = "$want" ]; then ok=ok; else ok="MISMATCH, want: $want"; fail=1; fi
+      echo "  node1 -> $b: $route   [$ok]"
+    done
+  fi
+  [ $fail = 0 ] || die "check $expect: mismatches above"
+  echo "check $expect: all as expected"
+}
+
 cmd=${1:-}; shift || true
 case $cmd in
   up) up "$@" ;;
   down) down ;;
   status) status ;;
+  check) check "$@" ;;
   exec) n=${1:?NODE}; shift; exec "${PODMAN[@]}" exec "$P$n" "$@" ;;
   *) sed -n '2,22p' "$0" >&2; exit 2 ;;
 esac

@@ -34,7 +34,7 @@ class DatastoreError(Exception):
 
     def __str__(self) -> str:
         text = self.message
-        if self.endpoint:
+        if self.endpoint and self.endpoint not in text:
             text = "%s: %s" % (self.endpoint, text)
         if self.advice:
             text = "%s. %s" % (text.rstrip("."), self.advice)

@@ -16,7 +16,10 @@ cd /
 # --disable-kvm: /dev/kvm on these machines is kvm_pvm, which cannot boot a stock kernel; TCG can.
 # --force-9p: QEMU itself enforces the read-only root (readonly=on); no virtiofsd needed.
 # Output through a pipe: QEMU reopens fd 1/2 with O_TRUNC, which garbles a log file given directly.
-PATH="$LAB_CACHE/vng/bin:$PATH" timeout -k 10 "$timeout_s" \
+# Watchdog: a VM nobody stops ends after timeout_s (the whole process group: this script, vng, QEMU).
+(sleep "$timeout_s"; echo "vm-run: timeout after $timeout_s s"; kill -TERM -- -$$) </dev/null &
+for s in HUP INT TERM PIPE; do trap "echo vm-run: got SIG$s; exit 1" $s; done
+PATH="$LAB_CACHE/vng/bin:$PATH" \
   vng --run "$kernel" --disable-kvm --force-9p --name k8snet-lab \
       --cpus "$cpus" --memory "$mem" \
       --append "modprobe.blacklist=$blacklist" \

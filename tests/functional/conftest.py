@@ -225,14 +225,19 @@ def openssl(*args, cwd):
 
 
 def make_ca(directory: Path, name: str):
+    # Python >= 3.13 verifies strictly (VERIFY_X509_STRICT): the CA needs keyUsage, leaves need key identifiers.
     openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=%s" % name,
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+            "-addext", "subjectKeyIdentifier=hash",
             "-keyout", "%s.key" % name, "-out", "%s.pem" % name, cwd=directory)
     return str(directory / ("%s.pem" % name)), str(directory / ("%s.key" % name))
 
 
 def make_cert(directory: Path, ca: str, name: str, cn: str, san=None):
     ext = directory / ("%s.ext" % name)
-    ext.write_text(("subjectAltName=%s\n" % san if san else "") + "extendedKeyUsage=serverAuth,clientAuth\n")
+    ext.write_text(("subjectAltName=%s\n" % san if san else "") + "extendedKeyUsage=serverAuth,clientAuth\n"
+                   "keyUsage=critical,digitalSignature,keyEncipherment\nbasicConstraints=CA:FALSE\n"
+                   "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n")
     openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=%s" % cn, "-keyout", "%s.key" % name,
             "-out", "%s.csr" % name, cwd=directory)
     openssl("x509", "-req", "-in", "%s.csr" % name, "-CA", "%s.pem" % ca, "-CAkey", "%s.key" % ca, "-CAcreateserial",

@@ -119,7 +119,7 @@ class CalicoctlDatastore(Datastore):
             message = (err or out or "").strip()
             if is_conflict(message):
                 raise ConflictError("`%s` lost a race: %s" % (" ".join(argv), message), self.endpoint, "Re-read and decide again")
-            raise DatastoreError("`%s` failed (rc=%s): %s" % (" ".join(argv), rc, message[:400]), self.endpoint,
+            raise DatastoreError("`%s` failed (rc=%s): %s" % (" ".join(argv), rc, message[:400] or "(no output)"), self.endpoint,
                                  "Check calicoctl's datastore settings (calicoctl_config or DATASTORE_TYPE/ETCD_ENDPOINTS/"
                                  "KUBECONFIG in the task environment) and run the command by hand")
         return out

@@ -21,7 +21,7 @@ description:
   - With O(datastore=etcdv2) it also sets the global Felix key C(/calico/v1/config/IpInIpEnabled=true) when the
     result has an IPIP pool, as Calico v2's own client (and calicoctl v1) does; without it Felix never creates C(tunl0).
 author:
-  - k8snet.calico maintainers
+  - k8snet.calico maintainers (@k8snet)
 extends_documentation_fragment:
   - k8snet.calico.datastore
 attributes:

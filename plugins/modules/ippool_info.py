@@ -17,7 +17,7 @@ description:
   - Each trap found (for example kubespray's C(ipipEnabled=false), an operator-managed pool, a legacy C(spec.ipip)
     overriding C(ipipMode), a C(/32) node address) is returned in RV(traps) and shown as a warning.
 author:
-  - k8snet.calico maintainers
+  - k8snet.calico maintainers (@k8snet)
 extends_documentation_fragment:
   - k8snet.calico.datastore
 attributes:
@@ -64,24 +64,68 @@ pools:
   type: list
   elements: dict
   contains:
-    name: {description: Pool name; Calico v2 pools have none, so their CIDR., type: str, sample: default-ipv4-ippool}
-    cidr: {description: Pool CIDR., type: str, sample: 192.168.0.0/16}
-    ipip_mode: {description: "Effective IPIP mode: Always, CrossSubnet or Never.", type: str, sample: Always}
-    vxlan_mode: {description: "Effective VXLAN mode: Always, CrossSubnet or Never.", type: str, sample: Never}
-    nat_outgoing: {description: Whether traffic leaving the pool is masqueraded., type: bool}
-    disabled: {description: Whether IPAM allocation from the pool is disabled., type: bool}
-    block_size: {description: IPAM block prefix length., type: int, sample: 26}
-    node_selector: {description: Nodes that take addresses from the pool., type: str, sample: all()}
-    allowed_uses: {description: What the pool's addresses may be used for., type: list, elements: str}
-    ipip_mode_stored: {description: The IPIP mode string as stored (may be missing or wrongly cased)., type: str}
-    vxlan_mode_stored: {description: The VXLAN mode string as stored., type: str}
-    legacy_ipip: {description: "The deprecated C(spec.ipip) of a CRD pool, which overrides C(ipipMode).", type: dict}
-    operator_managed: {description: Whether tigera-operator owns the pool (and reverts direct edits)., type: bool}
-    format: {description: "Stored format: v3, crd, v1-api (calicoctl v1) or v1-kv (Calico v2 etcd).", type: str}
-    datastore: {description: The datastore it was read from., type: str, sample: etcdv3}
-    key: {description: Where it is stored (etcd key, API path, or calicoctl resource)., type: str}
-    revision: {description: Its compare-and-swap token (mod_revision, modifiedIndex, resourceVersion)., type: str}
-    raw: {description: The object exactly as stored., type: dict}
+    name:
+      description: 'Pool name; Calico v2 pools have none, so their CIDR.'
+      type: str
+      sample: default-ipv4-ippool
+    cidr:
+      description: 'Pool CIDR.'
+      type: str
+      sample: 192.168.0.0/16
+    ipip_mode:
+      description: 'Effective IPIP mode: Always, CrossSubnet or Never.'
+      type: str
+      sample: Always
+    vxlan_mode:
+      description: 'Effective VXLAN mode: Always, CrossSubnet or Never.'
+      type: str
+      sample: Never
+    nat_outgoing:
+      description: 'Whether traffic leaving the pool is masqueraded.'
+      type: bool
+    disabled:
+      description: 'Whether IPAM allocation from the pool is disabled.'
+      type: bool
+    block_size:
+      description: 'IPAM block prefix length.'
+      type: int
+      sample: 26
+    node_selector:
+      description: 'Nodes that take addresses from the pool.'
+      type: str
+      sample: all()
+    allowed_uses:
+      description: "What the pool's addresses may be used for."
+      type: list
+      elements: str
+    ipip_mode_stored:
+      description: 'The IPIP mode string as stored (may be missing or wrongly cased).'
+      type: str
+    vxlan_mode_stored:
+      description: 'The VXLAN mode string as stored.'
+      type: str
+    legacy_ipip:
+      description: 'The deprecated C(spec.ipip) of a CRD pool, which overrides C(ipipMode).'
+      type: dict
+    operator_managed:
+      description: 'Whether tigera-operator owns the pool (and reverts direct edits).'
+      type: bool
+    format:
+      description: 'Stored format: v3, crd, v1-api (calicoctl v1) or v1-kv (Calico v2 etcd).'
+      type: str
+    datastore:
+      description: 'The datastore it was read from.'
+      type: str
+      sample: etcdv3
+    key:
+      description: 'Where it is stored (etcd key, API path, or calicoctl resource).'
+      type: str
+    revision:
+      description: 'Its compare-and-swap token (mod_revision, modifiedIndex, resourceVersion).'
+      type: str
+    raw:
+      description: 'The object exactly as stored.'
+      type: dict
 felix:
   description: The global Felix IPIP setting. C(ipip_enabled) is null when unset (Calico v3.23+ then derives it from
     the pools; Calico v2 treats unset as off). Null when the datastore has no such object.
@@ -93,9 +137,17 @@ operator:
   returned: always
   type: dict
   contains:
-    installation: {description: API path of the Installation, or null without the operator., type: str}
-    pools: {description: Its C(spec.calicoNetwork.ipPools) entries., type: list, elements: dict}
-    managed_pools: {description: Names of pools labelled C(app.kubernetes.io/managed-by=tigera-operator)., type: list, elements: str}
+    installation:
+      description: 'API path of the Installation, or null without the operator.'
+      type: str
+    pools:
+      description: 'Its C(spec.calicoNetwork.ipPools) entries.'
+      type: list
+      elements: dict
+    managed_pools:
+      description: 'Names of pools labelled C(app.kubernetes.io/managed-by=tigera-operator).'
+      type: list
+      elements: str
 nodes:
   description: Calico nodes (empty with O(gather_nodes=false)).
   returned: always

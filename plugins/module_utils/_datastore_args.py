@@ -79,8 +79,8 @@ def open_datastore(module: AnsibleModule) -> Datastore:
 
         binary = params["calicoctl_path"] or module.get_bin_path("calicoctl")
         if not binary:
-            module.fail_json(msg="calicoctl was not found on the PATH of %s; install it there or set calicoctl_path"
-                             % "the target host")
+            module.fail_json(msg="calicoctl was not found on the PATH of the target host; install it there or set "
+                             "calicoctl_path")
 
         def run(argv, data=None):
             return module.run_command(argv, data=data, check_rc=False, environ_update={"LANG": "C", "LC_ALL": "C"})

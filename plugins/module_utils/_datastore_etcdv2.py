@@ -17,7 +17,6 @@ from ansible.module_utils.six.moves.urllib.parse import quote, urlencode
 
 from ansible_collections.k8snet.calico.plugins.module_utils._calico_cluster import V1_BGP_HOST_PREFIX, V1_GLOBAL_IPIP_KEY
 from ansible_collections.k8snet.calico.plugins.module_utils._datastore import (
-    AFFINITY,
     FELIX,
     POOL,
     VALUE,

@@ -202,7 +202,6 @@ from ansible_collections.k8snet.calico.plugins.module_utils._ippool_ops import e
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_plan import PlanError
 
 
-
 def main() -> None:
     argument_spec = datastore_arg_spec()
     argument_spec.update(

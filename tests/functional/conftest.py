@@ -249,8 +249,8 @@ def make_cert(directory: Path, ca: str, name: str, cn: str, san=None):
 def tls_material(tmp_path_factory):
     """A throwaway CA, etcd's server cert for 127.0.0.1, a client cert, and an unrelated CA (for mismatch tests)."""
     d = tmp_path_factory.mktemp("pki")
-    ca, _ = make_ca(d, "ca")
-    rogue_ca, _ = make_ca(d, "rogue")
+    ca = make_ca(d, "ca")[0]
+    rogue_ca = make_ca(d, "rogue")[0]
     server_cert, server_key = make_cert(d, "ca", "server", "etcd", "IP:127.0.0.1")
     client_cert, client_key = make_cert(d, "ca", "client", "calico")
     rogue_cert, rogue_key = make_cert(d, "rogue", "rogueclient", "calico")
@@ -321,7 +321,7 @@ def run_ansible(module, args, check=False, diff=False, env=None, verbosity=0):
                     ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1",
                     ANSIBLE_LOCAL_TEMP=str(Path(os.environ.get("TMPDIR", "/tmp")) / "k8snet-calico-ansible-tmp"),
                     **(env or {}))
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=120)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=120, check=False)
     output = proc.stdout + proc.stderr
     start = proc.stdout.find("{")
     data = json.loads(proc.stdout[start:])

@@ -134,6 +134,6 @@ def test_two_ansible_processes_at_once(seeded):
     with ThreadPoolExecutor(2) as pool:
         a = pool.submit(run_ansible, "ippool", etcd_args(seeded, name="default-ipv4-ippool", ipip_mode="CrossSubnet"))
         b = pool.submit(run_ansible, "ippool", etcd_args(seeded, name="default-ipv4-ippool", nat_outgoing=False))
-        (ra, _), (rb, _) = a.result(), b.result()
+        ra, rb = a.result()[0], b.result()[0]
     assert ra["changed"] and rb["changed"], (ra, rb)
     assert fields(seeded.raw.get(POOL_KEY)) == {"ipip_mode": "CrossSubnet", "nat_outgoing": False}

@@ -86,6 +86,7 @@ notes:
   - calicoctl v1 objects carry no version; the object is re-read just before C(calicoctl replace) and the write is
     skipped as a conflict if it changed. This narrows the race but cannot close it; prefer O(datastore=etcdv2).
 requirements:
+  - etcd 3.4 or later for O(datastore=etcdv3) (its C(/v3/) JSON gateway); C(--enable-v2) for O(datastore=etcdv2).
   - The C(kubernetes) Python library (>= 24.2) on the target for O(datastore=kubernetes).
   - The C(calicoctl) binary on the target for O(datastore=calicoctl).
 """

@@ -118,7 +118,7 @@ class EtcdV3Datastore(Datastore):
         elif code == _FAILED_PRECONDITION and "auth" in lowered:
             advice = "etcd authentication is not enabled there: leave etcd_username and etcd_password unset"
         elif exc.status == 404:
-            advice = "This does not look like etcd >= 3.3's JSON gateway; check the endpoint URL and port"
+            advice = "This does not look like the JSON gateway of etcd >= 3.4 (path /v3/); check the endpoint URL and port"
         else:
             advice = "Check the etcd logs on that endpoint"
         return DatastoreError("etcd refused %s: %s" % (what, message), exc.endpoint, advice)

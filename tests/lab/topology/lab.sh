@@ -16,6 +16,8 @@
 #   lab.sh down                                                 remove everything the lab made and check
 #   lab.sh status                                               what is up (exit 1 if nothing)
 #   lab.sh check broken|ipip|crosssubnet                        routes, tunl0, pod pings, IPIP capture vs. expected
+#                                                               (the molecule scenarios check the same from inside
+#                                                               the containers, with Ansible)
 #   lab.sh exec NODE CMD...                                     run CMD inside a node (or etcd) container
 #
 # Environment: LAB_PODMAN (default tests/lab/platform/podman.sh), LAB_NODE_IMAGE (default `labhost image`),
@@ -123,40 +125,36 @@ run_container() {  # run_container NAME HOSTNAME [podman run args...] IMAGE COMM
      -v "$LAB_DIR:$C_LAB:ro" "$@" >/dev/null
 }
 
-etcd_http_ok() { pm exec ${P}etcd python3 "$C_LAB/datastore/load.py" --endpoint "$ETCD_URL" --health; }
+# The loader and health check run with the lab host's python3 inside the etcd namespace (only the network matters;
+# a `podman exec` costs seconds in the VM).
+etcd_py() { nsx etcd python3 "$LAB_DIR/datastore/load.py" --endpoint "$ETCD_URL" "$@"; }
 
-start_etcd() {
+start_etcd() {  # in the background: `up` waits for all containers at once
   local flavour=$1 v2=()
   [ "$flavour" = v2 ] && v2=(--enable-v2)   # Calico v2 speaks the etcd v2 API
-  new_netns etcd
-  uplink etcd $ETCD_IP/24 brA 10.39.0.1
   run_container etcd etcd "$IMAGE" etcd --name lab --data-dir /var/lib/etcd/lab \
     --listen-client-urls "$ETCD_URL" --advertise-client-urls "$ETCD_URL" \
     --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
-    --initial-cluster lab=http://127.0.0.1:2380 "${v2[@]}"
-  wait_for 30 "etcd at $ETCD_URL" etcd_http_ok
+    --initial-cluster lab=http://127.0.0.1:2380 "${v2[@]}" &
 }
 
+# A node: BIRD and the stand-in agent, started by node-init.sh (the agent renders BIRD's config from the datastore).
 start_node() {
   local n=$1 flavour=$2
   mkdir -p "$STATE/$n" "$LOGS/$n"
-  run_container "$n" "$n" --cap-add NET_ADMIN -v "$STATE/$n:$C_RUN" -v "$LOGS/$n:$C_LOG" "$IMAGE" sleep infinity
-  pm exec -d ${P}$n python3 "$C_LAB/agent/calico_node_standin.py" --node "$n" --flavour "$flavour" \
-     --etcd "$ETCD_URL" --run-dir "$C_RUN" --log "$C_LOG/agent.log" --bird-template-dir "$C_LAB/bird" >/dev/null
+  run_container "$n" "$n" --cap-add NET_ADMIN -v "$STATE/$n:$C_RUN" -v "$LOGS/$n:$C_LOG" "$IMAGE" \
+    "$C_LAB/topology/node-init.sh" "$n" "$flavour" "$ETCD_URL" &
 }
 
 # The pod: a container in the pod namespace (what Kubernetes would run), so checks can run inside it (ping).
 start_pod() {
-  local n=$1
-  run_container "pod${n#node}" "pod${n#node}" "$IMAGE" sleep infinity
+  run_container "pod${1#node}" "pod${1#node}" "$IMAGE" sleep infinity &
 }
 
-start_bird() {
-  local n=$1
-  wait_for 20 "the stand-in agent's BIRD config on $n" test -s "$STATE/$n/bird.conf"
-  # BIRD runs with `persist` (as calico-node's does): flush routes a previous BIRD left, so checks see fresh ones.
-  ip -n "$P$n" route flush proto bird 2>/dev/null || true
-  pm exec ${P}$n bird -c "$C_RUN/bird.conf" -s "$C_RUN/bird.ctl" -P "$C_RUN/bird.pid"
+wait_jobs() {  # wait for every background job; fail if one failed
+  local pid rc=0
+  for pid in $(jobs -p); do wait "$pid" || rc=1; done
+  [ $rc = 0 ] || die "$1 failed (see above)"
 }
 
 # The remote blocks' routes exist on every node once the mesh has converged (broken or not).
@@ -197,11 +195,15 @@ up() {
   modprobe ipip 2>/dev/null || true
   build_router
   for n in $NODES; do build_node "$n"; done
+  new_netns etcd
+  uplink etcd $ETCD_IP/24 brA 10.39.0.1
+  # Containers start in parallel (each `podman run` takes seconds in the VM); the agents wait for the datastore.
   start_etcd "$flavour"
-  # shellcheck disable=SC2086
-  pm exec ${P}etcd python3 "$C_LAB/datastore/load.py" --endpoint "$ETCD_URL" --flavour "$flavour" cluster $NODES
   for n in $NODES; do start_node "$n" "$flavour"; start_pod "$n"; done
-  for n in $NODES; do start_bird "$n"; done
+  wait_for 60 "etcd at $ETCD_URL" etcd_py --health
+  # shellcheck disable=SC2086
+  etcd_py --flavour "$flavour" cluster $NODES
+  wait_jobs "starting the containers"
   wait_for 60 "BGP routes to every remote block" mesh_converged
   say "up in $((SECONDS - start))s: scenario=$scenario flavour=$flavour nodes: $NODES; etcd $ETCD_URL; logs $LOGS"
 }
@@ -211,29 +213,30 @@ ALL_CONTAINERS="etcd node1 node2 node3 pod1 pod2 pod3"
 ALL_NETNS="pod1 pod2 pod3 node1 node2 node3 etcd router"
 
 down() {
-  local kind name left=0
+  local kind name left=0 containers=() netns=()
   mkdir -p "$STATE"
-  for name in $ALL_CONTAINERS; do echo "container $P$name"; done >>"$STATE/made"
-  for name in $ALL_NETNS; do echo "netns $P$name"; done >>"$STATE/made"
-  if [ -e "$STATE/made" ]; then
-    # Containers first (their processes, BIRD and the agents, end with them), then namespaces, newest first.
-    while read -r kind name; do
-      if [ "$kind" = container ]; then pm rm -f -t 0 "$name" >/dev/null 2>&1 || true; fi
-    done < <(tac "$STATE/made")
-    while read -r kind name; do
-      if [ "$kind" != netns ]; then continue; fi
-      # Anything still running inside a lab namespace was started by the lab (e.g. a capture): end it by PID.
-      for pid in $(ip netns pids "$name" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
-      ip netns delete "$name" 2>/dev/null || true
-    done < <(tac "$STATE/made")
-  fi
+  touch "$STATE/made"
+  for name in $ALL_CONTAINERS; do containers+=("$P$name"); done
+  for name in $ALL_NETNS; do netns+=("$P$name"); done
+  while read -r kind name; do
+    case $kind in container) containers+=("$name") ;; netns) netns+=("$name") ;; esac
+  done <"$STATE/made"
+  # Containers first (their processes, BIRD and the agents, end with them), all in one podman call (seconds each in
+  # the VM); -i: names that do not exist are fine.
+  pm rm -f -i -t 0 $(printf '%s\n' "${containers[@]}" | sort -u) >/dev/null 2>&1 || true
+  for name in $(printf '%s\n' "${netns[@]}" | sort -u); do
+    [ -e "/run/netns/$name" ] || continue
+    # Anything still running inside a lab namespace was started by the lab (e.g. a capture): end it by PID.
+    for pid in $(ip netns pids "$name" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
+    ip netns delete "$name" 2>/dev/null || true
+  done
   rm -rf "$STATE"
-  # Check: nothing with the lab's prefix is left.
-  if ip netns list | awk '{print $1}' | grep -qE "^$P(router|etcd|node[0-9]|pod[0-9])$"; then
-    say "left over namespaces: $(ip netns list | awk '{print $1}' | grep "^$P" | tr '\n' ' ')"; left=1
-  fi
-  for name in $ALL_CONTAINERS; do
-    if pm container exists "$P$name" 2>/dev/null; then say "left over container: $P$name"; left=1; fi
+  # Check: nothing with the lab's names is left.
+  for name in $(ip netns list | awk '{print $1}'); do
+    if printf '%s\n' "${netns[@]}" | grep -qx "$name"; then say "left over namespace: $name"; left=1; fi
+  done
+  for name in $(pm ps -a --format '{{.Names}}'); do
+    if printf '%s\n' "${containers[@]}" | grep -qx "$name"; then say "left over container: $name"; left=1; fi
   done
   [ $left = 0 ] || die "down: something is left (see above)"
   say "down: no lab namespace or container left"
@@ -246,7 +249,7 @@ status() {
   ip netns list | awk '{print $1}' | grep "^$P" | tr '\n' ' '; echo
 }
 
-# ---- check: the evidence, from inside the nodes and pods ------------------------------------------------------------
+# ---- check: the evidence, from the nodes' and pods' network namespaces (the lab host's tools: fast in the VM) ----
 field() { local v; v=($(node_params "$1")); echo "${v[$2]}"; }
 node_ip() { local a; a=$(field "$1" 0); echo "${a%/*}"; }
 same_subnet() { [ "$(field "$1" 1)" = "$(field "$2" 1)" ]; }
@@ -263,16 +266,16 @@ want_route() {
 
 # Capture on node $1's eth0 while pod $2 pings pod $3; prints the capture, returns 0 if it saw IPIP between the nodes.
 capture_ipip() {
-  local a=$1 b=$2 out="$LOGS/capture-$1-to-$2" pid pcap=$C_RUN/capture.pcap
-  pm exec ${P}$a timeout 8 tcpdump -i eth0 -c 6 -w "$pcap" "host $(node_ip "$b") and (ip proto 4 or icmp)" \
+  local a=$1 b=$2 out="$LOGS/capture-$1-to-$2" pid
+  nsx "$a" timeout 8 tcpdump -i eth0 -c 6 -w "$out.pcap" "host $(node_ip "$b") and (ip proto 4 or icmp)" \
     >/dev/null 2>&1 &
   pid=$!
   sleep 1.5   # tcpdump must be listening before the first packet
-  pm exec ${P}pod${a#node} ping -c 3 -i 0.3 -W 1 "$(field "$b" 2)" >/dev/null 2>&1 || true
+  nsx "pod${a#node}" ping -c 3 -i 0.3 -W 1 "$(field "$b" 2)" >/dev/null 2>&1 || true
   wait "$pid" || true
   # -n shows the nested headers on one line (as in the seed), -v adds the outer header's `proto IPIP (4)`.
-  pm exec ${P}$a tcpdump -n -r "$pcap" 2>/dev/null >"$out.txt" || true
-  pm exec ${P}$a tcpdump -nv -r "$pcap" 2>/dev/null >"$out-v.txt" || true
+  tcpdump -n -r "$out.pcap" 2>/dev/null >"$out.txt" || true
+  tcpdump -nv -r "$out.pcap" 2>/dev/null >"$out-v.txt" || true
   sed 's/^/    /' "$out.txt"; grep -m2 'proto IPIP (4)' "$out-v.txt" | sed 's/^/    -v: /' || true
   grep -q "$(node_ip "$a") > $(node_ip "$b"): IP $(field "$a" 2) > $(field "$b" 2): ICMP echo request" "$out.txt" &&
     grep -q "proto IPIP (4)" "$out-v.txt"
@@ -287,7 +290,7 @@ check() {
   for a in $nodes; do
     for b in $nodes; do
       [ "$a" = "$b" ] && continue
-      route=$(pm exec ${P}$a ip route show "$(node_block "$b")" | sed 's/ *$//')
+      route=$(nsx "$a" ip route show "$(node_block "$b")" | sed 's/ *$//')
       want="$(node_block "$b") $(want_route "$expect" "$a" "$b")"
       if [ "$route" = "$want" ]; then ok=ok; else ok="MISMATCH, want: $want"; fail=1; fi
       echo "  $a: ${route:-<no route>}   [$ok]"
@@ -295,13 +298,13 @@ check() {
   done
   if [ "$expect" != broken ]; then
     echo "== tunl0"
-    for a in $nodes; do echo "  $a: $(pm exec ${P}$a ip -br addr show dev tunl0 2>&1) mtu $(pm exec ${P}$a cat /sys/class/net/tunl0/mtu 2>&1)"; done
+    for a in $nodes; do echo "  $a: $(nsx "$a" ip -o -d link show dev tunl0 | grep -o 'mtu [0-9]*\|ipip any[^ ]*') $(nsx "$a" ip -br addr show dev tunl0 2>&1)"; done
   fi
   echo "== pod to pod ping"
   for a in $nodes; do
     for b in $nodes; do
       [ "$a" = "$b" ] && continue
-      if pm exec ${P}pod${a#node} ping -c 2 -i 0.3 -W 1 "$(field "$b" 2)" >/dev/null 2>&1; then route=reaches; else route=FAILS; fi
+      if nsx "pod${a#node}" ping -c 2 -i 0.3 -W 1 "$(field "$b" 2)" >/dev/null 2>&1; then route=reaches; else route=FAILS; fi
       if [ "$expect" = broken ] && ! same_subnet "$a" "$b"; then want=FAILS; else want=reaches; fi
       if [ "$route" = "$want" ]; then ok=ok; else ok="MISMATCH, want: $want"; fail=1; fi
       echo "  pod${a#node} $(field "$a" 2) -> pod${b#node} $(field "$b" 2): $route   [$ok]"

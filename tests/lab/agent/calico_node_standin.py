@@ -406,7 +406,8 @@ class Agent:
                 if rev != last_rev or now >= next_recheck or self.bird_pending:
                     why = "datastore revision %s" % rev if rev != last_rev else "periodic re-check"
                     self.reconcile(why)
-                    last_rev, next_recheck = self.store.revision(), now + self.recheck
+                    # The revision read BEFORE reconciling: a write during it (ours included) triggers another pass.
+                    last_rev, next_recheck = rev, now + self.recheck
                 if self.reported.get("error"):
                     self.note("error", None, "recovered: datastore and dataplane in sync")
             except Exception as err:   # keep going: the datastore or BIRD may come back

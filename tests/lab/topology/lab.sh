@@ -298,7 +298,9 @@ check() {
   done
   if [ "$expect" != broken ]; then
     echo "== tunl0"
-    for a in $nodes; do echo "  $a: $(nsx "$a" ip -o -d link show dev tunl0 | grep -o 'mtu [0-9]*\|ipip any[^ ]*') $(nsx "$a" ip -br addr show dev tunl0 2>&1)"; done
+    for a in $nodes; do
+      echo "  $a: $(nsx "$a" ip -o link show dev tunl0 | grep -o 'mtu [0-9]*\|link/ipip' | tr '\n' ' ')$(nsx "$a" ip -br addr show dev tunl0 2>&1)"
+    done
   fi
   echo "== pod to pod ping"
   for a in $nodes; do

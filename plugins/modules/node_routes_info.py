@@ -23,7 +23,7 @@ description:
     C(ip route) can be diagnosed and tests can feed real captures.
   - Changes nothing on the node.
 author:
-  - k8snet.calico maintainers
+  - k8snet.calico maintainers (@k8snet)
 attributes:
   check_mode:
     support: full
@@ -32,6 +32,7 @@ attributes:
     support: none
     description: Nothing is changed, so there is nothing to diff.
   platform:
+    support: full
     platforms: posix
     description: Runs C(ip) from iproute2 on Linux nodes, or parses captures anywhere.
 options:

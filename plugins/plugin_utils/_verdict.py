@@ -43,7 +43,7 @@ class VerdictInputError(ValueError):
 
 def _ip(value, field):
     try:
-        return netaddr.IPAddress(str(value).split("/")[0])
+        return netaddr.IPAddress(str(value).split("/", maxsplit=1)[0])
     except (netaddr.AddrFormatError, ValueError, TypeError):
         raise VerdictInputError("%s: %r is not an IPv4 address" % (field, value))
 

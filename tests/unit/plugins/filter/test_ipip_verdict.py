@@ -104,7 +104,7 @@ def test_tunnel_problems_are_reported():
     assert "tunl0 is down" in problems
     assert any("not from the node's own block" in p for p in problems)
     assert any("MTU 1500" in p for p in problems)
-    missing = facts(NODE2_AFTER, NODE2_TUNNEL.split("2: eth0")[0].replace("7: tunl0", "7: tunlX"))
+    missing = facts(NODE2_AFTER, NODE2_TUNNEL.split("2: eth0", maxsplit=1)[0].replace("7: tunl0", "7: tunlX"))
     result = ipip_verdict({"node2": missing}, nodes=NODES, affinities=AFFINITIES, mode="Always")
     assert by_host(result)["node2"]["problems"] == ["tunl0 does not exist"]
 

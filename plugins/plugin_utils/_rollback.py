@@ -1,0 +1,35 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, k8snet.calico contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE: not part of the collection's public API; may change at any time.
+"""What a rollback must write back, from the results of ``k8snet.calico.ippool`` changes. Pure function."""
+
+from __future__ import annotations
+
+
+def rollback_plan(results):
+    """``[{restore, expected_revision}]``: every object the changes wrote, as it was before the first of them.
+
+    Each entry restores one stored object (a pool, an Installation, a FelixConfiguration or Calico v2's global
+    IpInIpEnabled key) with the revision the *last* change left it at, so the restore refuses to overwrite a change
+    someone made since. An object written by several changes (the Felix key, for several pools) appears once, with
+    its state before the first change.
+    """
+    plan = {}
+    order = []
+    for result in results or []:
+        if not isinstance(result, dict) or not result.get("changed") or result.get("failed"):
+            continue
+        last_revision = {}
+        for write in result.get("writes") or []:
+            last_revision[write["key"]] = write["revision"]
+        for previous in (result.get("previous"), result.get("previous_felix")):
+            if not previous or previous["key"] not in last_revision:
+                continue  # nothing was written to it (check mode, or an unchanged object)
+            key = previous["key"]
+            if key not in plan:
+                plan[key] = {"restore": previous, "expected_revision": None}
+                order.append(key)
+            plan[key]["expected_revision"] = last_revision[key]
+    return [plan[key] for key in order]

@@ -22,7 +22,7 @@ for s in HUP INT TERM PIPE; do trap "echo vm-run: got SIG$s; exit 1" $s; done
 PATH="$LAB_CACHE/vng/bin:$PATH" \
   vng --run "$kernel" --disable-kvm --force-9p --name k8snet-lab \
       --cpus "$cpus" --memory "$mem" \
-      --append "modprobe.blacklist=$blacklist" \
+      --append "modprobe.blacklist=$blacklist tsc=reliable" \
       --rwdir="$LAB_SHARED" \
       --qemu-opts="$net" \
       --exec "$LAB_PLATFORM_DIR/vm-guest.sh" </dev/null 2>&1 | cat

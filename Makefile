@@ -62,3 +62,11 @@ bench: collection
 
 clean:
 	rm -rf $(ROOT)/tests/output $(ROOT)/.ansible
+
+# The lab platform's smoke test: real IPIP between two node containers, Ansible from the host (tests/lab/README.md).
+.PHONY: lab-smoke lab-status
+lab-smoke: collection
+	@$(ROOT)/tests/tools/lab.sh smoke
+
+lab-status:
+	@$(ROOT)/tests/tools/lab.sh status

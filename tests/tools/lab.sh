@@ -1,4 +1,64 @@
 #!/usr/bin/env bash
-# Placeholder until the lab lands (see the open issues): says so and stops.
-echo "lab: the embedded lab is not built yet; see README.md (Status)." >&2
-exit 0
+# The lab by hand (called by the Makefile; see tests/lab/README.md):
+#   lab.sh up           lab host (VM or direct) + the incident's topology
+#   lab.sh down         topology, then the lab host; checks nothing is left
+#   lab.sh shell NODE   interactive shell in a node container (node1, node2, node3, ...)
+#   lab.sh status       what is running
+#   lab.sh smoke        the platform's smoke test (IPIP ping, Ansible from the host)
+#   lab.sh main         the README's main demo: up, show node1's route to node2's pods, down
+set -euo pipefail
+ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)
+LABHOST=$ROOT/tests/lab/platform/labhost
+TOPOLOGY=$ROOT/tests/lab/topology/lab.sh
+
+topology() {
+  if [ -x "$TOPOLOGY" ]; then
+    "$LABHOST" exec -- "$TOPOLOGY" "$@"
+  else
+    echo "lab: no topology yet ($TOPOLOGY missing): lab host only" >&2
+  fi
+}
+
+# A node's container: the name as given, or with the lab's k8snet- prefix.
+container() {
+  local n
+  for n in "$1" "k8snet-$1"; do
+    if "$LABHOST" podman -- container exists "$n" 2>/dev/null; then echo "$n"; return; fi
+  done
+  echo "lab: no container for node '$1' (running: $("$LABHOST" podman -- ps --format '{{.Names}}' | tr '\n' ' '))" >&2
+  return 1
+}
+
+up() {
+  local t=$SECONDS
+  "$LABHOST" up
+  topology up
+  echo "lab: up ($("$LABHOST" mode)) in $((SECONDS - t)) s; shell: make lab-shell NODE=node1; stop: make lab-down"
+}
+
+down() {
+  local rc=0
+  if "$LABHOST" status >/dev/null 2>&1; then topology down || rc=$?; fi
+  "$LABHOST" down || rc=$?
+  [ "$rc" = 0 ] && echo "lab: down, nothing left behind"
+  return "$rc"
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) "$LABHOST" status ;;
+  shell)
+    [ -n "${2:-}" ] || { echo "usage: make lab-shell NODE=node1" >&2; exit 2; }
+    c=$(container "$2")
+    tty=(-i); [ -t 0 ] && tty=(-it)
+    exec "$LABHOST" podman -- exec "${tty[@]}" "$c" /bin/bash ;;
+  smoke) exec "$ROOT/tests/lab/platform/smoke.sh" ;;
+  main)
+    trap 'down' EXIT
+    up
+    c=$(container node1)
+    echo "lab: node1's routes to the pod network (the incident: node2's block via the gateway on eth0, not via tunl0):"
+    "$LABHOST" podman -- exec "$c" ip route show 192.168.0.0/16 | sed 's/^/  /' ;;
+  *) echo "usage: lab.sh up|down|status|shell NODE|smoke|main" >&2; exit 2 ;;
+esac

@@ -25,6 +25,8 @@ tunnel routes gone, the incident's routes back).
 
 from __future__ import annotations
 
+import gc
+
 try:
     import netaddr
 except ImportError:  # reported by the filter as a missing requirement
@@ -128,18 +130,18 @@ def expected_route(local, owner, mode, uplink):
 def judge_route(route, local, owner, mode, facts, tunnel_device):
     """``(cause, detail, converged)`` for one remote block's route: ``ok`` or what is wrong, a short explanation,
     and whether it is what Calico programs in *mode* (see the module docstring)."""
-    want_dev = expected_route(local, owner, mode, facts.get("uplink"))[0]
-    cause, detail = _route_cause(route, local, owner, mode, facts, tunnel_device)
-    if want_dev is None:  # no IPIP across subnets: BIRD installs the recursive route via the gateway, or nothing
+    expected = expected_route(local, owner, mode, facts.get("uplink"))
+    cause, detail = _route_cause(route, local, owner, mode, facts, tunnel_device, expected)
+    if expected[0] is None:  # no IPIP across subnets: BIRD installs the recursive route via the gateway, or nothing
         return cause, detail, cause in ("via_gateway", "missing")
     return cause, detail, cause == "ok"
 
 
-def _route_cause(route, local, owner, mode, facts, tunnel_device):
+def _route_cause(route, local, owner, mode, facts, tunnel_device, expected=None):
     if route is None:
         return "missing", "no route to the block"
     kind = route.get("kind")
-    want_dev, want_gateway, want_onlink = expected_route(local, owner, mode, facts.get("uplink"))
+    want_dev, want_gateway, want_onlink = expected or expected_route(local, owner, mode, facts.get("uplink"))
     gateway = route.get("gateway") or next((h.get("gateway") for h in route.get("nexthops") or []), None)
     hop_kinds = [h.get("kind") for h in route.get("nexthops") or []]
     if kind == "via_gateway" or (kind == "mixed" and "via_gateway" in hop_kinds):
@@ -199,51 +201,108 @@ def verdict(hosts, calico_nodes=None, affinities=None, pools=None, tunnel_device
         raise VerdictInputError("the Python library netaddr is required on the controller (pip install netaddr)")
     if mode is not None and mode not in IPIP_MODES:
         raise VerdictInputError("mode: %r is not one of %s" % (mode, ", ".join(IPIP_MODES)))
+    # Nothing made here refers back to itself: pause the cyclic garbage collector, which would otherwise walk the
+    # millions of route and block objects again and again while the result grows (most of the time at 1,000 nodes).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel_addresses)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel_addresses):
     layout = cluster_layout(calico_nodes, affinities, pools, hosts)
     nodes, owners, block_modes = layout["nodes"], layout["owners"], layout["block_modes"]
     remote_blocks = sorted(owners.items(), key=lambda item: _net(item[0], "block").sort_key())
+    # (block, owner name, owner record, pool mode) once for all hosts: the loop below runs N x N times.
+    remote = [(block, owner_name, nodes.get(owner_name), block_modes[block]) for block, owner_name in remote_blocks]
+    by_host = {}
+    for node in nodes.values():
+        by_host.setdefault(node["host"], node)  # the first node matched to a host, as a linear search finds it
     tunnel_addresses = tunnel_addresses or {}
+    causes = dict((cause, 0) for cause in CAUSES)
+    # The same detail text recurs on every host (a block's owner is the same for all): make each once. Saves the
+    # formatting and, at 1,000 nodes, a million strings.
+    details = {}
     results = []
     for host in sorted(hosts):
         facts = hosts[host]
-        local = next((n for n in nodes.values() if n["host"] == host), None)
+        local = by_host.get(host)
         if local is None:
             results.append({"host": host, "node": None, "ok": False, "converged": False,
                             "problems": ["no address to identify the node"],
                             "blocks": [], "blocks_ok": 0, "blocks_bad": 0, "first_bad": None})
             continue
         judged = dict((r["dst"], r) for r in facts.get("routes") or [] if r.get("kind"))
-        blocks = []
+        pop = judged.pop
+        blocks, bad = [], []
+        converged_all = True
         ipip_expected = False
-        for block, owner_name in remote_blocks:
-            route = judged.pop(block, None)
-            owner = nodes.get(owner_name)
-            if owner_name == local["name"] or owner is None:
+        local_name, local_first, local_last = local["name"], local["net_first"], local["net_last"]
+        uplink = facts.get("uplink")
+        for block, owner_name, owner, pool_mode in remote:
+            route = pop(block, None)
+            if owner_name == local_name or owner is None:
                 continue  # our own block, or an owner whose address nobody knows: nothing to compare with
-            block_mode = mode or block_modes[block]
-            ipip_expected = ipip_expected or block_mode != "Never"
-            cause, detail, converged = judge_route(route, local, owner, block_mode, facts, tunnel_device)
-            blocks.append({"block": block, "owner": owner_name, "owner_ip": owner["ip"], "mode": block_mode,
-                           "cause": cause, "detail": detail, "converged": converged})
+            block_mode = mode or pool_mode
+            if block_mode != "Never":
+                ipip_expected = True
+            owner_ip = owner["ip"]
+            # expected_route(), inlined
+            same_subnet = local_first <= owner["ip_int"] <= local_last
+            if block_mode == "Always" or (block_mode == "CrossSubnet" and not same_subnet):
+                expected = ("tunnel", owner_ip, True)
+            elif same_subnet:
+                expected = (uplink or "uplink", owner_ip, False)
+            else:
+                expected = (None, None, False)
+            kind = route.get("kind") if route is not None else None
+            # The two shapes nearly every route has, decided here as _route_cause() decides them; the rest there.
+            if kind == "tunnel" and expected[0] == "tunnel" and route.get("gateway") == owner_ip \
+                    and "onlink" in (route.get("flags") or ()) and "linkdown" not in route.get("flags"):
+                key = ("ok", owner_ip, route.get("dev"))
+                detail = details.get(key)
+                if detail is None:
+                    detail = details[key] = "via %s dev %s" % key[1:]
+                cause, converged = "ok", True
+            elif kind == "via_gateway":
+                gateway = route.get("gateway") or next((h.get("gateway") for h in route.get("nexthops") or []), None)
+                key = ("via_gateway", gateway, owner["name"], owner_ip)
+                detail = details.get(key)
+                if detail is None:
+                    detail = details[key] = "next hop %s is the default gateway, not node %s (%s)" % key[1:]
+                cause, converged = "via_gateway", expected[0] is None
+            else:
+                cause, detail = _route_cause(route, local, owner, block_mode, facts, tunnel_device, expected)
+                converged = cause in ("via_gateway", "missing") if expected[0] is None else cause == "ok"
+            entry = {"block": block, "owner": owner_name, "owner_ip": owner_ip, "mode": block_mode,
+                     "cause": cause, "detail": detail, "converged": converged}
+            blocks.append(entry)
+            causes[cause] += 1
+            if cause != "ok":
+                bad.append(entry)
+            if not converged:
+                converged_all = False
         for dst, route in sorted(judged.items()):
             if route["kind"] in ("own_block", "workload", "unreachable"):
                 continue
-            blocks.append({"block": str(dst), "owner": None, "owner_ip": None, "mode": None, "cause": "stale",
-                           "detail": "route %s via %s dev %s: no node owns this block" % (
-                               dst, route.get("gateway"), route.get("dev")), "converged": False})
+            entry = {"block": str(dst), "owner": None, "owner_ip": None, "mode": None, "cause": "stale",
+                     "detail": "route %s via %s dev %s: no node owns this block" % (
+                         dst, route.get("gateway"), route.get("dev")), "converged": False}
+            blocks.append(entry)
+            causes["stale"] += 1
+            bad.append(entry)
+            converged_all = False
         problems = judge_tunnel(facts, local, ipip_expected, tunnel_device, tunnel_addresses.get(local["name"]))
-        bad = [b for b in blocks if b["cause"] != "ok"]
         results.append({
             "host": host, "node": local["name"], "address": local["ip"], "subnet": local["network"],
             "ok": not bad and not problems, "problems": problems,
-            "converged": all(b["converged"] for b in blocks) and not (ipip_expected and problems),
+            "converged": converged_all and not (ipip_expected and problems),
             "tunnel": facts.get("tunnel"), "blocks": blocks, "blocks_ok": len(blocks) - len(bad),
             "blocks_bad": len(bad), "first_bad": bad[0] if bad else None,
         })
-    causes = dict((cause, 0) for cause in CAUSES)
-    for result in results:
-        for block in result["blocks"]:
-            causes[block["cause"]] += 1
     return {"ok": all(r["ok"] for r in results) and bool(results),
             "converged": all(r["converged"] for r in results) and bool(results), "nodes": results,
             "causes": causes, "hosts_ok": sum(1 for r in results if r["ok"]),

@@ -16,16 +16,34 @@ cd /
 # --disable-kvm: /dev/kvm on these machines is kvm_pvm, which cannot boot a stock kernel; TCG can.
 # --force-9p: QEMU itself enforces the read-only root (readonly=on); no virtiofsd needed.
 # Output through a pipe: QEMU reopens fd 1/2 with O_TRUNC, which garbles a log file given directly.
-# Watchdog: a VM nobody stops ends after timeout_s (the whole process group: this script, vng, QEMU).
-(sleep "$timeout_s"; echo "vm-run: timeout after $timeout_s s"; kill -TERM -- -$$) </dev/null &
-for s in HUP INT TERM PIPE; do trap "echo vm-run: got SIG$s; exit 1" $s; done
-PATH="$LAB_CACHE/vng/bin:$PATH" \
+status=$LAB_RUN/vm.status
+rm -f "$status"
+# The VM in the background, so that this script can also run the watchdog and react to signals at once.
+{
+  PATH="$LAB_CACHE/vng/bin:$PATH" \
   vng --run "$kernel" --disable-kvm --force-9p --name k8snet-lab \
       --cpus "$cpus" --memory "$mem" \
       --append "modprobe.blacklist=$blacklist tsc=reliable" \
       --rwdir="$LAB_SHARED" \
       --qemu-opts="$net" \
-      --exec "$LAB_PLATFORM_DIR/vm-guest.sh" </dev/null 2>&1 | cat
-rc=${PIPESTATUS[0]}
+      --exec "$LAB_PLATFORM_DIR/vm-guest.sh" </dev/null 2>&1
+  echo $? >"$status"
+} | cat &
+vm=$!
+# Watchdog: a VM nobody stops ends after timeout_s.
+sleep "$timeout_s" </dev/null &
+watchdog=$!
+# On a signal (labhost down sends TERM to the whole process group), or when either ends: stop the other.
+stopping=
+for s in HUP INT TERM PIPE; do trap "echo vm-run: got SIG$s; stopping=1" $s; done
+wait -n "$vm" "$watchdog" || true
+if [ -n "$stopping" ] || kill -0 "$watchdog" 2>/dev/null; then
+  kill "$watchdog" "$vm" 2>/dev/null
+else
+  echo "vm-run: $(date -u +%FT%TZ) no labhost down after $timeout_s s: stopping the VM"
+  kill -TERM -- -$$ 2>/dev/null
+fi
+wait
+rc=$(cat "$status" 2>/dev/null || echo 1)
 echo "vm-run: $(date -u +%FT%TZ) VM ended, status $rc"
 exit "$rc"

@@ -11,13 +11,15 @@ mode=$(lab_mode)
 read -r -a flags <<<"$(lab_podman_flags)"
 args=("$@")
 if [ "$mode" = direct ]; then
-  # Podman's default ulimits exceed this kind of host's hard limits: give containers explicit ones.
+  # Podman's default ulimits can exceed a host's hard limits (runc then fails "error setting rlimits"): give
+  # containers explicit ones, within the hard limits (nproc 32768 is what such hosts accept; plenty for a node).
+  lim() { local h; h=$(ulimit -H "$1"); if [ "$h" = unlimited ] || [ "$h" -gt "$2" ]; then h=$2; fi; echo "$h:$h"; }
   for i in "${!args[@]}"; do
     case "${args[$i]}" in
       -*) continue ;;
       run|create)
-        args=("${args[@]:0:$((i + 1))}" --ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)"
-              --ulimit "nproc=$(ulimit -Hu):$(ulimit -Hu)" "${args[@]:$((i + 1))}") ;;
+        args=("${args[@]:0:$((i + 1))}" --ulimit "nofile=$(lim -n 1048576)" --ulimit "nproc=$(lim -u 32768)"
+              "${args[@]:$((i + 1))}") ;;
     esac
     break
   done

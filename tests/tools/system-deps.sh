@@ -4,7 +4,7 @@
 set -euo pipefail
 declare -A groups=(
   [datastore]="etcd-server etcd-client"
-  [lab]="podman runc crun fuse-overlayfs uidmap debootstrap bird2 iproute2 tcpdump iputils-ping qemu-system-x86 busybox-static udev kmod file procps"
+  [lab]="podman runc crun fuse-overlayfs uidmap debootstrap bird2 iproute2 tcpdump iputils-ping qemu-system-x86 busybox-static udev kmod file procps python3-venv"
 )
 need=()
 for g in "$@"; do

@@ -1,4 +1,9 @@
 #!/usr/bin/env bash
-# Placeholder until the lab lands (see the open issues): says so and stops.
-echo "bench: the embedded lab is not built yet; see README.md (Status)." >&2
-exit 0
+# make bench: the benchmarks of tests/benchmarks (parsers, controller verdict, real ansible-playbook runs over a
+# synthetic 50-host cluster on local connections). Prints one table; raw results in tests/output/bench/.
+# Takes several minutes; not part of `make test`. Arguments are passed on (e.g. --quick, --only parse,verdict).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+venv=$("$root/tests/tools/venv.sh")
+export ANSIBLE_COLLECTIONS_PATH="$root/.ansible/collections"
+exec "$venv/bin/python" "$root/tests/benchmarks/run.py" "$@"

@@ -59,6 +59,6 @@ case "${1:-}" in
     up
     c=$(container node1)
     echo "lab: node1's routes to the pod network (the incident: node2's block via the gateway on eth0, not via tunl0):"
-    "$LABHOST" podman -- exec "$c" ip route show 192.168.0.0/16 | sed 's/^/  /' ;;
+    "$LABHOST" podman -- exec "$c" ip route show root 192.168.0.0/16 | sed 's/^/  /' ;;
   *) echo "usage: lab.sh up|down|status|shell NODE|smoke|main" >&2; exit 2 ;;
 esac

@@ -200,11 +200,13 @@ up() {
   # Containers start in parallel (each `podman run` takes seconds in the VM); the agents wait for the datastore.
   start_etcd "$flavour"
   for n in $NODES; do start_node "$n" "$flavour"; start_pod "$n"; done
-  wait_for 60 "etcd at $ETCD_URL" etcd_py --health
+  wait_for 240 "etcd at $ETCD_URL" etcd_py --health
+  say "etcd healthy after $((SECONDS - start))s"
   # shellcheck disable=SC2086
   etcd_py --flavour "$flavour" cluster $NODES
   wait_jobs "starting the containers"
-  wait_for 60 "BGP routes to every remote block" mesh_converged
+  say "containers started after $((SECONDS - start))s"
+  wait_for 180 "BGP routes to every remote block" mesh_converged
   say "up in $((SECONDS - start))s: scenario=$scenario flavour=$flavour nodes: $NODES; etcd $ETCD_URL; logs $LOGS"
 }
 

@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Ansible inventory of the lab for the molecule scenarios: the node and pod containers of the scenario named in
+MOLECULE_SCENARIO_NAME, reached with the connection vars `tests/lab/platform/labhost ansible-vars` prints
+(ansible_host = the container name). Before the lab host is up (create/destroy run on localhost only) the hosts
+are listed without those vars.
+"""
+import json
+import os
+import subprocess
+import sys
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+# scenario: nodes, lab flavour (Calico datastore layout), the IPIP mode the converge step sets
+SCENARIOS = {
+    "seed": (["node1", "node2"], "v2", "Always"),          # the seed's own Calico v2 layout: tunl0 mtu 1440
+    "crosssubnet": (["node1", "node2", "node3"], "v3", "CrossSubnet"),
+}
+NODES = {  # node: address, gateway, pod address, block
+    "node1": ("10.39.0.110", "10.39.0.1", "192.168.70.42", "192.168.70.0/26"),
+    "node2": ("10.39.3.75", "10.39.3.1", "192.168.169.196", "192.168.169.192/26"),
+    "node3": ("10.39.0.111", "10.39.0.1", "192.168.80.10", "192.168.80.0/26"),
+}
+
+
+def connection_vars():
+    try:
+        out = subprocess.run([os.path.join(REPO, "tests/lab/platform/labhost"), "ansible-vars"],
+                             capture_output=True, text=True, timeout=60, check=True).stdout
+        return json.loads(out)
+    except (subprocess.SubprocessError, ValueError, OSError):
+        return {}
+
+
+def main():
+    if "--host" in sys.argv:
+        print("{}")
+        return
+    scenario = os.environ.get("MOLECULE_SCENARIO_NAME", "seed")
+    nodes, flavour, ipip_mode = SCENARIOS[scenario]
+    conn = connection_vars()
+    hostvars = {}
+    for n in nodes:
+        ip, gw, pod, block = NODES[n]
+        hostvars[n] = dict(conn, ansible_host="k8snet-" + n, node_ip=ip, node_gateway=gw, node_block=block)
+        pod_name = "pod" + n[len("node"):]
+        hostvars[pod_name] = dict(conn, ansible_host="k8snet-" + pod_name, pod_ip=pod, pod_node=n)
+    print(json.dumps({
+        "_meta": {"hostvars": hostvars},
+        "all": {"vars": {
+            "lab_repo": REPO, "lab_scenario": scenario, "lab_flavour": flavour, "lab_ipip_mode": ipip_mode,
+            "lab_etcd_endpoint": "http://10.39.0.2:2379",
+            "lab_nodes": {n: dict(zip(("ip", "gateway", "pod", "block"), NODES[n])) for n in nodes},
+        }},
+        "nodes": {"hosts": nodes},
+        "pods": {"hosts": ["pod" + n[len("node"):] for n in nodes]},
+    }))
+
+
+if __name__ == "__main__":
+    main()

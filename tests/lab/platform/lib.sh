@@ -80,10 +80,12 @@ lab_remote_podman_flags() {
   [ -s "$LAB_RUN/vm.port" ] || lab_die "no lab VM is up (run: tests/lab/platform/labhost up)"
   echo "--url tcp://127.0.0.1:$(cat "$LAB_RUN/vm.port")"
 }
-# The podman flags for where this runs.
+# The podman flags for where this runs. Inside the VM, podman talks to the VM's own API service too: the CLI then
+# skips opening the store, which under TCG makes a call 1.5-3x faster (K8SNET_LAB_PODMAN_LOCAL=1: open the store).
 lab_podman_flags() {
   case "$(lab_mode)" in
-    vm-guest) lab_guest_podman_flags ;;
+    vm-guest) if [ -n "${K8SNET_LAB_PODMAN_LOCAL:-}" ]; then lab_guest_podman_flags
+              else echo "--url tcp://$LAB_GUEST_ADDR:$LAB_GUEST_PORT"; fi ;;
     vm) lab_remote_podman_flags ;;
     direct) lab_host_podman_flags ;;
   esac

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 # Common paths and helpers of the lab platform. Sourced by labhost, podman.sh, image.sh and smoke.sh.
 #
 # Where things live (K8SNET_LAB_HOME, default /var/lib/k8snet-lab):

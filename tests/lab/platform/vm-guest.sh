@@ -13,7 +13,8 @@ for m in ipip veth overlay; do modprobe "$m"; done
 
 # The VM's only link to the host: QEMU user networking (restrict=on: the guest cannot reach any network).
 # Address only, no default route: the API port is forwarded to it from the host's 127.0.0.1.
-nic=$(ls /sys/class/net | grep -v -x lo | head -1)
+nic=
+for d in /sys/class/net/*; do [ "${d##*/}" = lo ] || { nic=${d##*/}; break; }; done
 [ -n "$nic" ] || { say "no network interface"; exit 1; }
 ip link set lo up
 ip link set "$nic" up

@@ -31,10 +31,11 @@ rm -f "$status"
 } | cat &
 vm=$!
 # Watchdog: a VM nobody stops ends after timeout_s.
-sleep "$timeout_s" </dev/null &
+sleep "$timeout_s" &
 watchdog=$!
 # On a signal (labhost down sends TERM to the whole process group), or when either ends: stop the other.
 stopping=
+# shellcheck disable=SC2064  # $s expands now, on purpose
 for s in HUP INT TERM PIPE; do trap "echo vm-run: got SIG$s; stopping=1" $s; done
 wait -n "$vm" "$watchdog" || true
 if [ -n "$stopping" ] || kill -0 "$watchdog" 2>/dev/null; then

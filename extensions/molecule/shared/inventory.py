@@ -14,6 +14,7 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 SCENARIOS = {
     "seed": (["node1", "node2"], "v2", "Always"),          # the seed's own Calico v2 layout: tunl0 mtu 1440
     "crosssubnet": (["node1", "node2", "node3"], "v3", "CrossSubnet"),
+    "rollback": (["node1", "node2"], "v3", "Always"),      # enable, then restore the exact previous pool
 }
 NODES = {  # node: address, gateway, pod address, block
     "node1": ("10.39.0.110", "10.39.0.1", "192.168.70.42", "192.168.70.0/26"),
@@ -44,12 +45,24 @@ def main():
         hostvars[n] = dict(conn, ansible_host="k8snet-" + n, node_ip=ip, node_gateway=gw, node_block=block)
         pod_name = "pod" + n[len("node"):]
         hostvars[pod_name] = dict(conn, ansible_host="k8snet-" + pod_name, pod_ip=pod, pod_node=n)
+    reports = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp/k8snet-lab-molecule"), "reports")
     print(json.dumps({
         "_meta": {"hostvars": hostvars},
         "all": {"vars": {
             "lab_repo": REPO, "lab_scenario": scenario, "lab_flavour": flavour, "lab_ipip_mode": ipip_mode,
             "lab_etcd_endpoint": "http://10.39.0.2:2379",
             "lab_nodes": {n: dict(zip(("ip", "gateway", "pod", "block"), NODES[n])) for n in nodes},
+            "lab_reports": reports,
+            # the collection's role and playbooks, as a user would run them: the pool modules run in node1,
+            # which reaches the lab's etcd
+            "ipip_hosts": "nodes",
+            "ipip_mode": ipip_mode,
+            "ipip_datastore": {"datastore": "etcdv3" if flavour == "v3" else "etcdv2",
+                               "etcd_endpoints": ["http://10.39.0.2:2379"]},
+            "ipip_datastore_host": "node1",
+            "ipip_report_dir": os.path.join(reports, "enable"),
+            "ipip_backup_file": os.path.join(reports, "pool-backup.json"),
+            "ipip_probe": True,
         }},
         "nodes": {"hosts": nodes},
         "pods": {"hosts": ["pod" + n[len("node"):] for n in nodes]},

@@ -55,7 +55,6 @@ def main():
             "lab_reports": reports,
             # the collection's role and playbooks, as a user would run them: the pool modules run in node1,
             # which reaches the lab's etcd
-            "ipip_hosts": "nodes",
             "ipip_mode": ipip_mode,
             "ipip_datastore": {"datastore": "etcdv3" if flavour == "v3" else "etcdv2",
                                "etcd_endpoints": ["http://10.39.0.2:2379"]},
@@ -65,6 +64,7 @@ def main():
             "ipip_probe": True,
         }},
         "nodes": {"hosts": nodes},
+        "calico_nodes": {"hosts": nodes},  # the group the collection's playbooks target by default
         "pods": {"hosts": ["pod" + n[len("node"):] for n in nodes]},
     }))
 

@@ -36,7 +36,7 @@ def main():
     if "--host" in sys.argv:
         print("{}")
         return
-    scenario = os.environ.get("MOLECULE_SCENARIO_NAME", "seed")
+    scenario = os.environ.get("MOLECULE_SCENARIO_NAME") or os.environ.get("LAB_SCENARIO", "seed")
     nodes, flavour, ipip_mode = SCENARIOS[scenario]
     conn = connection_vars()
     hostvars = {}
@@ -45,7 +45,8 @@ def main():
         hostvars[n] = dict(conn, ansible_host="k8snet-" + n, node_ip=ip, node_gateway=gw, node_block=block)
         pod_name = "pod" + n[len("node"):]
         hostvars[pod_name] = dict(conn, ansible_host="k8snet-" + pod_name, pod_ip=pod, pod_node=n)
-    reports = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp/k8snet-lab-molecule"), "reports")
+    reports = os.environ.get("LAB_REPORTS") or os.path.join(
+        os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp/k8snet-lab-molecule"), "reports")
     print(json.dumps({
         "_meta": {"hostvars": hostvars},
         "all": {"vars": {

@@ -128,10 +128,15 @@ class Cluster:
         """An inventory with the nodes in calico_nodes and the role's datastore variables."""
         hosts = {node.name: {"ansible_connection": "local", "ansible_python_interpreter": node.python}
                  for node in self.nodes}
-        group_vars = {"ipip_datastore_host": "localhost", "ipip_datastore": datastore,
-                      "ipip_report_dir": str(self.workdir / "report")}
-        group_vars.update(extra_vars or {})
-        data = {"all": {"children": {"calico_nodes": {"hosts": hosts, "vars": group_vars}}}}
+        # The role's variables for every host, the controller's plays (localhost: report, rollback) included;
+        # localhost is explicit so that it is in `all` and runs this venv's Python.
+        all_vars = {"ipip_datastore_host": "localhost", "ipip_datastore": datastore,
+                    "ipip_report_dir": str(self.workdir / "report")}
+        all_vars.update(extra_vars or {})
+        data = {"all": {"hosts": {"localhost": {"ansible_connection": "local",
+                                                "ansible_python_interpreter": sys.executable}},
+                        "vars": all_vars,
+                        "children": {"calico_nodes": {"hosts": hosts}}}}
         path = self.workdir / name
         path.write_text(json.dumps(data, indent=1))
         return path

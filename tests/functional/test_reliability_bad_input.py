@@ -69,6 +69,9 @@ C = Case
 ETCD = "<etcd>"          # replaced by the suite etcd's URL
 CLOSED = "<closed>"      # a 127.0.0.1 URL where nothing listens
 HTTPS_ETCD = "<https>"   # the plain-HTTP etcd addressed with https://
+# HTTPS_TO_PLAIN: etcd answers a TLS ClientHello on its plain port either by closing (the module then says "TLS
+# failed: check etcd_ca ...") or by a reset ("[Errno 104] Connection reset by peer ... Check etcd_endpoints and the
+# network path"), at random; only the endpoint and "cannot reach etcd" are stable, so only they are asserted.
 
 CASES = [
     # -- unknown or wrongly cased modes, v1 spellings ------------------------------------------------------------
@@ -198,7 +201,7 @@ CASES = [
       [CLOSED, "cannot reach the Kubernetes API", "host/kubeconfig"], backend="kubernetes"),
     C("ippool-https-to-plain-etcd", "ippool", {"etcd_endpoints": [HTTPS_ETCD], "name": "default-ipv4-ippool",
                                                "ipip_mode": "Always"},
-      [HTTPS_ETCD, "TLS", "etcd_ca"]),
+      [HTTPS_ETCD, "cannot reach etcd"]),  # see HTTPS_TO_PLAIN
     C("ippool-etcd-ca-missing-file", "ippool", {"etcd_ca": "/nonexistent/k8snet-rel-ca.pem",
                                                 "name": "default-ipv4-ippool", "ipip_mode": "Always"},
       ["etcd_ca", "/nonexistent/k8snet-rel-ca.pem"],
@@ -253,7 +256,7 @@ CASES = [
     C("role-datastore-unreachable", "diagnose.yml",
       {"ipip_datastore": {"datastore": "etcdv3", "etcd_endpoints": [CLOSED]}}, [CLOSED, "Check that etcd runs"]),
     C("role-datastore-tls-mismatch", "enable_ipip.yml",
-      {"ipip_datastore": {"datastore": "etcdv3", "etcd_endpoints": [HTTPS_ETCD]}}, [HTTPS_ETCD, "TLS", "etcd_ca"]),
+      {"ipip_datastore": {"datastore": "etcdv3", "etcd_endpoints": [HTTPS_ETCD]}}, [HTTPS_ETCD, "cannot reach etcd"]),
     C("role-verify-timeout-wrong-type", "enable_ipip.yml", {"ipip_verify_timeout": "two minutes"},
       ["ipip_verify_timeout", "int"]),
     C("role-probe-not-bool", "enable_ipip.yml", {"ipip_probe": "maybe"}, ["ipip_probe", "maybe", "bool"]),

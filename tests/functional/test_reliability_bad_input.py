@@ -207,7 +207,8 @@ CASES = [
       ["etcd_ca", "/nonexistent/k8snet-rel-ca.pem"],
       xfail="a missing etcd_ca file is reported as 'cannot reach etcd (<url>: [Errno 2] No such file or directory). "
             "Check etcd_endpoints and the network path to etcd': it names neither etcd_ca nor the file and blames "
-            "the network (_etcd_http.py builds the SSL context inside the request's error handling)"),
+            "the network (_etcd_http.py:84 catches open_url's FileNotFoundError for ca_path together with network "
+            "errors, and _unreachable() picks the generic network advice)"),
     C("ippool-etcd-ca-not-pem", "ippool", {"etcd_ca": "/etc/hostname", "name": "default-ipv4-ippool",
                                            "ipip_mode": "Always"},
       ["etcd_ca", "/etc/hostname"],

@@ -1,15 +1,13 @@
 #!/usr/bin/env bash
 # Install the Debian packages a test suite needs (idempotent; apt-get update only when something is missing).
-# Usage: tests/tools/system-deps.sh GROUP...   (groups below; bindep.txt lists the same packages)
+# Usage: tests/tools/system-deps.sh PROFILE...   (profiles and packages: bindep.txt at the repository root)
 set -euo pipefail
-declare -A groups=(
-  [datastore]="etcd-server etcd-client"
-  [lab]="podman runc crun fuse-overlayfs uidmap debootstrap bird2 iproute2 tcpdump iputils-ping qemu-system-x86 busybox-static udev kmod file procps python3-venv"
-)
+bindep=$(cd "$(dirname "$0")/../.." && pwd)/bindep.txt
 need=()
 for g in "$@"; do
-  [ -n "${groups[$g]+x}" ] || { echo "system-deps.sh: unknown group '$g' (known: ${!groups[*]})" >&2; exit 2; }
-  for p in ${groups[$g]}; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+  pkgs=$(awk -v g="$g" '!/^#/ && NF { for (i = 2; i <= NF; i++) { w = $i; gsub(/[][]/, "", w); if (w == g) print $1 } }' "$bindep")
+  [ -n "$pkgs" ] || { echo "system-deps.sh: no package has profile '$g' in $bindep" >&2; exit 2; }
+  for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 done
 ((${#need[@]})) || exit 0
 if [ "$(id -u)" != 0 ]; then

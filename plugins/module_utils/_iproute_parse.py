@@ -14,6 +14,7 @@ the line and the word: nothing is half-parsed silently.
 from __future__ import annotations
 
 import gc
+import ipaddress
 import json
 import re
 
@@ -323,6 +324,35 @@ def _looks_like_prefix(word):
     return ("." in word or ":" in word) and _PREFIX_MATCH(word) is not None
 
 
+_IPV4_ADDRESS = re.compile(r"^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$").match
+
+
+def _is_address(text, max_prefix=None):
+    """Whether *text* is an IPv4 or IPv6 address (with ``/len`` when *max_prefix* is given)."""
+    address, slash, prefix = text.partition("/")
+    if max_prefix is not None and not (slash and prefix.isdigit()):
+        return False
+    if ":" in address:
+        try:
+            ipaddress.ip_network(text if slash else address, strict=False)
+        except ValueError:
+            return False
+        return True
+    return _IPV4_ADDRESS(address) is not None and (max_prefix is None or int(prefix) <= max_prefix)
+
+
+def _check_addresses(routes):
+    # One pass after parsing, so both parsers (and their fast paths) refuse the same garbage: later steps do
+    # arithmetic on these addresses and must never meet a destination such as 10.0.0.0/33 or "pod-net".
+    for route in routes:
+        if not _is_address(route["dst"], 128 if ":" in route["dst"] else 32):
+            raise IprouteParseError("routes: destination %r is not an IPv4 or IPv6 prefix" % route["dst"])
+        for hop in [route] + route["nexthops"]:
+            if hop["gateway"] is not None and not _is_address(str(hop["gateway"])):
+                raise IprouteParseError("routes: gateway %r of route %s is not an IP address" % (
+                    hop["gateway"], route["dst"]))
+
+
 def parse_routes(output):
     """Parse ``ip [-j] route show`` output; returns ``(routes, format)``."""
     fmt = detect_format(output)
@@ -335,6 +365,7 @@ def parse_routes(output):
             routes = [_route_from_json(obj, i) for i, obj in enumerate(_load_json(output, "routes"))]
         else:
             routes = [_parse_text_route(number, words) for number, words in _route_lines(output)]
+        _check_addresses(routes)
     finally:
         if collecting:
             gc.enable()

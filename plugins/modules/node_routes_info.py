@@ -239,6 +239,9 @@ def main():
     try:
         pools = parse_pools(params["pools"])
         if params["routes"] is not None:
+            if not params["routes"].strip():
+                raise IprouteParseError("routes: the capture is empty; give the output of `ip -4 route show` "
+                                        "(text) or `ip -j -4 route show` (JSON)")
             captures = dict(mode="offline", routes=params["routes"],
                             links=params["addresses"] if params["addresses"] is not None else params["links"])
         else:

@@ -89,7 +89,10 @@ def test_check_mode_control_a_real_run_is_seen_by_the_same_comparison(seeded_clu
     assert json.loads(etcd.raw.get(POOL_KEY))["spec"]["ipipMode"] == "Always"
     (saved,) = json.loads((report / "pool-backup.json").read_text())["restore"]
     assert saved["restore"]["key"] == POOL_KEY and saved["restore"]["object"] == json.loads(POOL_TEXT)
-    assert rc != 0  # nothing creates tunl0 here: verification fails on every node
+    # nothing creates tunl0 here: verification fails on every node, and ipip_fail_on_unresolved=false lets the
+    # run end with 0 while the report says so
+    assert rc == 0, output[-3000:]
+    assert json.loads((report / "report.json").read_text())["result"] == "unresolved"
 
 
 def test_diagnose_names_the_via_gateway_route(seeded_cluster, nodes, tmp_path):
@@ -122,10 +125,6 @@ def test_report_directory_is_created_when_missing(seeded_cluster, nodes, tmp_pat
     assert json.loads((report / "report.json").read_text())["result"] == "unresolved"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "playbooks/enable_ipip.yml: when EVERY node fails verification, the 'Verify every node' play ends with all "
-    "hosts failed and ansible-playbook stops before the last play, so neither the report (report.json) nor the "
-    "rollback of ipip_rollback_on_failure runs: the pool is left at Always with no report"))
 def test_report_and_rollback_happen_when_every_node_fails_verification(seeded_cluster, nodes, tmp_path):
     etcd = seeded_cluster
     report = tmp_path / "report"
@@ -134,8 +133,9 @@ def test_report_and_rollback_happen_when_every_node_fails_verification(seeded_cl
                                     tmp_path)
     assert rc != 0
     # Verification did fail on every node (nothing creates tunl0 in the namespaces): the premise of this test.
-    assert output.count("Fail this node when it is unresolved") >= 1 and "node1: {'block'" in output
+    assert "Fail when anything is left unresolved" in output
     assert (report / "pool-backup.json").exists()
     assert etcd.raw.get(POOL_KEY) == POOL_TEXT, "the pool was not rolled back"
     data = json.loads((report / "report.json").read_text())
     assert data["rollback"]["performed"] is True and data["result"] == "unresolved"
+    assert data["verification"]["nodes"] and not any(n["ok"] for n in data["verification"]["nodes"])

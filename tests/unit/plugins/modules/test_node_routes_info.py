@@ -44,7 +44,12 @@ def test_offline_with_addresses(capsys):
 @pytest.mark.parametrize("args, message", [
     (dict(routes="garbage here\n"), "routes: line 1: 'garbage' is not a route destination"),
     (dict(routes="", pools=["10.0.0.1/8"]), "pools: '10.0.0.1/8' is not a pool CIDR"),
-    (dict(routes="", addresses="nonsense\n"), "addresses: line 1 is not part of an interface block"),
+    (dict(routes="default via 10.0.0.1 dev eth0\n", addresses="nonsense\n"),
+     "addresses: line 1 is not part of an interface block"),
+    (dict(routes=" \n"), "routes: the capture is empty"),
+    (dict(routes="192.168.1.0/33 via 10.39.0.1 dev eth0\n"), "destination '192.168.1.0/33' is not"),
+    (dict(routes='[{"dst": "pod-net", "gateway": "10.39.0.1"}]'), "destination 'pod-net/32' is not"),
+    (dict(routes="10.0.0.0/8 via 10.0.0.300 dev eth0\n"), "gateway '10.0.0.300' of route 10.0.0.0/8"),
 ])
 def test_bad_input_fails_with_a_named_message(capsys, args, message):
     result = run(capsys, **args)

@@ -8,6 +8,7 @@ turns them into a Datastore backend."""
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any, Dict
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -50,11 +51,33 @@ def datastore_arg_spec() -> Dict[str, Any]:
     return copy.deepcopy(DATASTORE_ARG_SPEC)
 
 
+# Key material is checked before any connection, so a wrong path is reported as such and not as a network error.
+PEM_FILE_OPTIONS = ("etcd_ca", "etcd_cert", "etcd_key", "ca_cert", "client_cert", "client_key")
+
+
+def check_pem_files(params: Dict[str, Any]) -> None:
+    """Fail with the option's name when a certificate or key option does not name a readable PEM file."""
+    for option in PEM_FILE_OPTIONS:
+        path = params.get(option)
+        if not path:
+            continue
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(65536)
+        except OSError as exc:
+            raise DatastoreError("%s: %s cannot be read (%s)" % (option, path, exc.strerror), None,
+                                 "Give the path of a PEM file on the host that runs the module")
+        if b"-----BEGIN " not in head:
+            raise DatastoreError("%s: %s is not a PEM file (no -----BEGIN line)" % (option, path), None,
+                                 "Give a PEM certificate or key, as etcd and the Kubernetes API use")
+
+
 def open_datastore(module: AnsibleModule) -> Datastore:
     """Build the backend the options select. Fails the module (never a traceback) when that is impossible."""
     params = module.params
     kind = params["datastore"]
     try:
+        check_pem_files(params)
         if kind in ("etcdv3", "etcdv2"):
             from ansible_collections.k8snet.calico.plugins.module_utils._etcd_http import EtcdHTTP
 
@@ -78,6 +101,9 @@ def open_datastore(module: AnsibleModule) -> Datastore:
         from ansible_collections.k8snet.calico.plugins.module_utils._datastore_calicoctl import CalicoctlDatastore
 
         binary = params["calicoctl_path"] or module.get_bin_path("calicoctl")
+        if params["calicoctl_path"] and not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
+            module.fail_json(msg="calicoctl_path: %s is not an executable file; give the path of the calicoctl "
+                             "binary on the target host" % binary)
         if not binary:
             module.fail_json(msg="calicoctl was not found on the PATH of the target host; install it there or set "
                              "calicoctl_path")

@@ -152,10 +152,7 @@ CASES = [
     C("calicoctl-prints-json-scalar", "ippool", {"cidr": "192.168.0.0/16", "ipip_mode": "Always"},
       ["get ippool -o json", "neither a list nor an object"], backend="calicoctl:scalar"),
     C("calicoctl-path-not-executable", "ippool_info", {"calicoctl_path": "<not-executable>"},
-      ["calicoctl_path", "<not-executable>"], backend="calicoctl:empty",
-      xfail="a calicoctl_path that is not executable fails with Ansible's bare 'Error executing command.' and an "
-            "exception (traceback with -vvv) from module.run_command; the message names neither calicoctl_path "
-            "nor the file"),
+      ["calicoctl_path", "<not-executable>"], backend="calicoctl:empty"),
     # -- datastore values that are not JSON or not a pool, a CRD with a legacy spec.ipip ------------------------------
     C("etcd-value-json-array", "ippool", {"name": "listed", "ipip_mode": "Always"},
       ["name", "listed", "ippools/listed", "default-ipv4-ippool"], setup="etcd-array-pool"),
@@ -198,16 +195,10 @@ CASES = [
       [HTTPS_ETCD, "cannot reach etcd"]),  # see HTTPS_TO_PLAIN
     C("ippool-etcd-ca-missing-file", "ippool", {"etcd_ca": "/nonexistent/k8snet-rel-ca.pem",
                                                 "name": "default-ipv4-ippool", "ipip_mode": "Always"},
-      ["etcd_ca", "/nonexistent/k8snet-rel-ca.pem"],
-      xfail="a missing etcd_ca file is reported as 'cannot reach etcd (<url>: [Errno 2] No such file or directory). "
-            "Check etcd_endpoints and the network path to etcd': it names neither etcd_ca nor the file and blames "
-            "the network (_etcd_http.py:84 catches open_url's FileNotFoundError for ca_path together with network "
-            "errors, and _unreachable() picks the generic network advice)"),
+      ["etcd_ca", "/nonexistent/k8snet-rel-ca.pem"]),
     C("ippool-etcd-ca-not-pem", "ippool", {"etcd_ca": "/etc/hostname", "name": "default-ipv4-ippool",
                                            "ipip_mode": "Always"},
-      ["etcd_ca", "/etc/hostname"],
-      xfail="an etcd_ca that is not a PEM file is reported as 'cannot reach etcd (<url>: NO_CERTIFICATE_OR_CRL_FOUND)' "
-            "without the file's path"),
+      ["etcd_ca", "/etc/hostname"]),
     C("ippool-etcd-auth-not-enabled", "ippool", {"name": "default-ipv4-ippool", "ipip_mode": "Always",
                                                  "etcd_username": "mallory", "etcd_password": "guess"},
       [ETCD, "mallory", "authentication is not enabled", "leave etcd_username and etcd_password unset"]),

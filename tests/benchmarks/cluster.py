@@ -162,9 +162,8 @@ class Cluster:
             elif link.get("kind"):
                 lines.append("    %s numtxqueues 1 numrxqueues 1 " % link["kind"])
             if link["addr"]:
-                lines.append("    inet %s/%d scope %s %s" % (link["addr"][0], link["addr"][1],
-                                                         "host" if link["ifname"] == "lo" else "global",
-                                                         link["ifname"]))
+                scope = "host" if link["ifname"] == "lo" else "global"
+                lines.append("    inet %s/%d scope %s %s" % (link["addr"][0], link["addr"][1], scope, link["ifname"]))
                 lines.append("       valid_lft forever preferred_lft forever")
         return "\n".join(lines) + "\n"
 

@@ -112,8 +112,8 @@ class Lab:
                          "blockSize": 26, "nodeSelector": "all()"}}
         felix = {"kind": "FelixConfiguration", "apiVersion": "projectcalico.org/v3",
                  "metadata": {"name": "default", "resourceVersion": "1100"}, "spec": {}}
-        _write(self.dir / "calicoctl-state.json", json.dumps({"api": "v3", "pools": [pool], "nodes": nodes,
-                                                               "felix": felix}))
+        state = {"api": "v3", "pools": [pool], "nodes": nodes, "felix": felix}
+        _write(self.dir / "calicoctl-state.json", json.dumps(state))
         for name in self.names:
             hdir = self.dir / "hosts" / name
             for f in ("reads", "state", "healthy_after"):
@@ -244,7 +244,7 @@ def timing(lab, repeats):
     """diagnose.yml vs the bare playbook, alternating, ``repeats`` times each; medians and their ratio."""
     times = {"diagnose": [], "bare": []}
     log = lab.dir / "diagnose.log"
-    for _ in range(repeats):
+    for _repeat in range(repeats):
         for name, playbook in (("bare", lab.dir / "bare.yml"), ("diagnose", REPO / "playbooks" / "diagnose.yml")):
             lab.reset()
             log.unlink(missing_ok=True)

@@ -23,7 +23,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import _path  # noqa: E402,F401  (the collection importable as ansible_collections.k8snet.calico)
+# makes ansible_collections.k8snet.calico importable
+import _path  # noqa: E402,F401  pylint: disable=unused-import
 from cluster import POOL, STATES, Cluster, single_table  # noqa: E402
 
 from ansible_collections.k8snet.calico.plugins.module_utils._iproute_parse import parse_links, parse_routes  # noqa: E402
@@ -36,7 +37,7 @@ OUT = HERE.parents[1] / "tests" / "output" / "bench"
 def _timed(fn, repeats):
     """Medians of wall and CPU seconds over *repeats* calls."""
     wall, cpu = [], []
-    for _ in range(repeats):
+    for _repeat in range(repeats):
         w, c = time.perf_counter(), time.process_time()
         fn()
         wall.append(time.perf_counter() - w)

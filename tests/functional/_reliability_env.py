@@ -109,7 +109,7 @@ class Cluster:
         import time
 
         previous = self.state()
-        for _ in range(attempts):
+        for _attempt in range(attempts):
             time.sleep(0.1)
             current = self.state()
             if current == previous:

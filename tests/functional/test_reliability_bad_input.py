@@ -254,7 +254,7 @@ def test_the_matrix_covers_the_issue():
     targets = {c.target for c in CASES}
     assert {"ippool", "ippool_info", "node_routes_info", "enable_ipip.yml", "diagnose.yml"} <= targets
     assert len(PLAYBOOK_CASES) >= 15
-    backends = {c.backend.split(":")[0] for c in CASES}
+    backends = {c.backend.split(":", maxsplit=1)[0] for c in CASES}
     assert {"etcdv3", "etcdv2", "kubernetes", "calicoctl", "calicoctl-v1", "none"} <= backends
 
 
@@ -295,8 +295,8 @@ def calicoctl_for(case, tmp_path):
         state.write_text(json.dumps({"api": "v1", "pools": sample("calicoctl-v1-ippool-list.json"), "nodes": [],
                                      "felix": None}))
         launcher.write_text("#!%s\nimport os, runpy\nos.environ['CALICOCTL_STANDIN_STATE'] = %r\n"
-                            "runpy.run_path(%r, run_name='__main__')\n" % (sys.executable, str(state),
-                                                                          str(CALICOCTL_STANDIN)))
+                            "runpy.run_path(%r, run_name='__main__')\n"
+                            % (sys.executable, str(state), str(CALICOCTL_STANDIN)))
         log = Path(str(state) + ".log")
     else:
         text = CALICOCTL_OUTPUTS[case.backend.split(":", 1)[1]]
@@ -327,8 +327,8 @@ SETUPS = {
     "etcd-pool-without-cidr": lambda env: env["etcd"].raw.put(POOLS + "nocidr", json.dumps(
         {"kind": "IPPool", "apiVersion": "projectcalico.org/v3", "metadata": {"name": "nocidr"},
          "spec": {"ipipMode": "Never", "vxlanMode": "Never"}})),
-    "etcd-v2-not-a-pool": lambda env: env["etcd"].raw.v2("PUT", "/calico/v1/ipam/v4/pool/10.5.0.0-16",
-                                                          value='{"masquerade":true}'),
+    "etcd-v2-not-a-pool": lambda env: env["etcd"].raw.v2(
+        "PUT", "/calico/v1/ipam/v4/pool/10.5.0.0-16", value='{"masquerade":true}'),
     "k8s-legacy-ipip": lambda env: _k8s_pool(env["kube"], ipip={"enabled": True, "mode": "always"}),
     "k8s-vxlan": lambda env: _k8s_pool(env["kube"], vxlanMode="CrossSubnet"),
 }
@@ -422,7 +422,6 @@ def test_module_bad_input(case, etcd, kube, tmp_path, capsys):
 
 
 # -- the role's variables ----------------------------------------------------------------------------------------------
-
 
 
 @pytest.fixture(scope="module")

@@ -46,5 +46,5 @@ py=$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 rc=0
 (cd "$dest" && ansible-test "$cmd" --venv --python "$py" --color no "$@") || rc=$?
 rm -rf "$root/tests/output/$cmd"; mkdir -p "$root/tests/output"
-[ -d "$dest/tests/output" ] && cp -a "$dest/tests/output/." "$root/tests/output/" || true
+if [ -d "$dest/tests/output" ]; then cp -a "$dest/tests/output/." "$root/tests/output/"; fi
 exit $rc

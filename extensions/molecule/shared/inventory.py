@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Ansible inventory of the lab for the molecule scenarios: the node and pod containers of the scenario named in
 MOLECULE_SCENARIO_NAME, reached with the connection vars `tests/lab/platform/labhost ansible-vars` prints
 (ansible_host = the container name). Before the lab host is up (create/destroy run on localhost only) the hosts

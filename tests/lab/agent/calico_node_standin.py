@@ -62,7 +62,7 @@ def read_v3(store, node):
     # v3.23+: IPIP is on when any pool has it, unless FelixConfiguration says explicitly (default, then node.<n>).
     m.felix_ipip = any(p[1] for p in m.pools)
     for name in ("default", "node." + node):
-        value, _ = store.get(V3 + "felixconfigurations/" + name)
+        value = store.get(V3 + "felixconfigurations/" + name)[0]
         spec = json.loads(value).get("spec", {}) if value else {}
         if "ipipEnabled" in spec:
             m.felix_ipip = bool(spec["ipipEnabled"])
@@ -88,28 +88,28 @@ def read_v2(store, node):
         mode = (pool.get("ipip_mode") or "always") if pool.get("ipip") else None
         m.pools.append((pool["cidr"], mode, bool(pool.get("vxlan_mode")), pool.get("disabled", False)))
     for key in ("/calico/v1/config/IpInIpEnabled", "/calico/v1/host/%s/config/IpInIpEnabled" % node):
-        value, _ = store.get(key)
+        value = store.get(key)[0]
         if value is not None:
             m.felix_ipip = value.strip().lower() == "true"
     for key in ("/calico/v1/config/IpInIpMtu", "/calico/v1/host/%s/config/IpInIpMtu" % node):
-        value, _ = store.get(key)
+        value = store.get(key)[0]
         if value:
             m.ipip_mtu = int(value)
     hosts = {}
     for key, value in store.get_prefix("/calico/bgp/v1/host/").items():
-        _, name, field = key.rsplit("/", 2)
+        name, field = key.rsplit("/", 2)[1:]
         hosts.setdefault(name, {})[field] = value
     for name, fields in hosts.items():
         if fields.get("ip_addr_v4"):
             m.nodes[name] = (fields["ip_addr_v4"], fields.get("network_v4"))
-    m.tunnel_addr, _ = store.get("/calico/v1/host/%s/config/IpInIpTunnelAddr" % node)
+    m.tunnel_addr = store.get("/calico/v1/host/%s/config/IpInIpTunnelAddr" % node)[0]
     for key in store.get_prefix("/calico/ipam/v2/host/%s/ipv4/block/" % node):
         m.my_blocks.append(key.rsplit("/", 1)[1].replace("-", "/"))
     return m
 
 
 def sh(*cmd, check=True):
-    res = subprocess.run(cmd, capture_output=True, text=True)
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if check and res.returncode != 0:
         raise RuntimeError("%s: %s" % (" ".join(cmd), (res.stderr or res.stdout).strip()))
     return res
@@ -297,7 +297,7 @@ class Agent:
             return None, None
         peers = "".join(self.templates["peer.conf.tmpl"].substitute(
             peer_node=name, peer_id=ip.replace(".", "_"), peer_ip=ip)
-            for name, (ip, _) in sorted(m.nodes.items()) if name != self.node)
+            for name, (ip, _network) in sorted(m.nodes.items()) if name != self.node)
         conf = self.templates["bird.conf.tmpl"].substitute(
             node=self.node, node_ip=my_ip, log_file=self.bird_log,
             filter_file=os.path.join(self.run_dir, "kernel_filter.conf"),
@@ -305,7 +305,7 @@ class Agent:
             blackholes="\n".join("  route %s blackhole;" % b for b in m.my_blocks), peers=peers)
         rules = []
         # Per pool, as bird_ipam.cfg; rendered only when this node's network is known.
-        for cidr, mode, vxlan, _ in (m.pools if my_net else []):
+        for cidr, mode, vxlan, _disabled in (m.pools if my_net else []):
             if vxlan:
                 rules.append("  if ( net ~ %s ) then reject;   # VXLAN: Felix's routes" % cidr)
             elif mode and tunnel_usable:

@@ -102,13 +102,13 @@ class EtcdV2:
         return self._call("GET", "/")[1]
 
     def get(self, key):
-        body, _ = self._call("GET", key)
+        body = self._call("GET", key)[0]
         if body is None or body["node"].get("dir"):
             return None, 0
         return body["node"].get("value", ""), int(body["node"]["modifiedIndex"])
 
     def get_prefix(self, prefix):
-        body, _ = self._call("GET", prefix.rstrip("/"), {"recursive": "true"})
+        body = self._call("GET", prefix.rstrip("/"), {"recursive": "true"})[0]
         out = {}
 
         def walk(node):

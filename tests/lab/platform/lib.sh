@@ -36,7 +36,7 @@ lab_in_guest() { [ -e "$LAB_GUEST_DIR/env" ]; }
 # The node image reference; the tag is a hash of the image recipe, so a changed recipe means a new image.
 lab_image() {
   local tag
-  tag=$(cat "$LAB_PLATFORM_DIR/image.sh" | sha256sum | cut -c1-12)
+  tag=$(sha256sum < "$LAB_PLATFORM_DIR/image.sh" | cut -c1-12)
   echo "$LAB_IMAGE_REPO:$tag"
 }
 

@@ -22,7 +22,7 @@ on_labhost() {
       modprobe ipip 2>/dev/null || true
       for n in $A $B; do ip netns add "$n"; done
       # Both ends created inside lab namespaces: nothing touches the lab host's root namespace.
-      ip -n $A link add eth0 type veth peer name eth0 netns $B
+      ip -n "$A" link add eth0 type veth peer name eth0 netns "$B"
       for n in $A $B; do
         ip -n "$n" link set lo up
         ip -n "$n" addr add "${UNDER[$n]}/24" dev eth0
@@ -40,15 +40,15 @@ on_labhost() {
           ip route add ${POD[$p]%.*}.0/24 via ${UNDER[$p]} dev tunl0 onlink"
       done ;;
     check)
-      "$PODMAN" exec $B sh -c 'ip -d link show tunl0 | grep -o "ipip any remote any"'
+      "$PODMAN" exec "$B" sh -c 'ip -d link show tunl0 | grep -o "ipip any remote any"'
       # Capture on B's uplink while A pings B's pod address from its own pod address.
-      "$PODMAN" exec -d $B sh -c 'timeout 20 tcpdump -l -n -v -c 2 -i eth0 ip proto 4 >/tmp/cap.txt 2>/dev/null'
+      "$PODMAN" exec -d "$B" sh -c 'timeout 20 tcpdump -l -n -v -c 2 -i eth0 ip proto 4 >/tmp/cap.txt 2>/dev/null'
       sleep 2
-      "$PODMAN" exec $A ping -c 3 -W 2 -I "${POD[$A]}" "${POD[$B]}" | grep -E 'packets transmitted|bytes from' | tail -2
+      "$PODMAN" exec "$A" ping -c 3 -W 2 -I "${POD[$A]}" "${POD[$B]}" | grep -E 'packets transmitted|bytes from' | tail -2
       sleep 1
-      "$PODMAN" exec $B sh -c 'cat /tmp/cap.txt' | grep -E 'proto IPIP|ICMP echo' | head -4 ;;
+      "$PODMAN" exec "$B" sh -c 'cat /tmp/cap.txt' | grep -E 'proto IPIP|ICMP echo' | head -4 ;;
     cleanup)
-      "$PODMAN" rm -f -t 0 $A $B >/dev/null 2>&1 || true
+      "$PODMAN" rm -f -t 0 "$A" "$B" >/dev/null 2>&1 || true
       for n in $A $B; do ip netns delete "$n" 2>/dev/null || true; done ;;
   esac
 }
@@ -81,7 +81,7 @@ else bad "setup"; exit 1; fi
 
 t=$SECONDS
 out=$("$LABHOST" exec -- "$LAB_PLATFORM_DIR/smoke.sh" --labhost check 2>&1) || true
-echo "$out" | sed 's/^/  /'
+printf '%s\n' "$out" | sed 's/^/  /'
 if grep -q 'ipip any remote any' <<<"$out"; then ok "tunl0 is a real ipip device"; else bad "tunl0 is not an ipip device"; fi
 if grep -q ' 0% packet loss' <<<"$out"; then ok "pod-to-pod ping over IPIP ($((SECONDS - t)) s)"; else bad "pod-to-pod ping over IPIP"; fi
 if grep -q 'proto IPIP' <<<"$out" && grep -q "${POD[$A]} > ${POD[$B]}: ICMP echo request" <<<"$out"; then

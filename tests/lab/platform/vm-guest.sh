@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # INSIDE the lab VM (virtme-ng runs this as its command; the VM powers off when it returns).
 # Prepares the VM as a lab host and serves podman's API to the host until `labhost down` stops the service.
 # The VM sees the host's root filesystem read-only; /run, /tmp, /var/tmp and /etc are private to it.

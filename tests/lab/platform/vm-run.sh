@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # The lab VM's supervisor, started by `labhost up` as the leader of its own process group (setsid), with its
 # output going to run/vm.log. Runs virtme-ng (QEMU, TCG) until the guest's command (vm-guest.sh) returns.
 #   usage: vm-run.sh KERNEL HOST_PORT MEM CPUS TIMEOUT MODULE_BLACKLIST

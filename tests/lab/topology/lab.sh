@@ -26,7 +26,6 @@
 set -euo pipefail
 
 LAB_DIR=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)   # tests/lab
-REPO_DIR=$(cd "$LAB_DIR/../.." && pwd)
 read -r -a PODMAN <<<"${LAB_PODMAN:-$LAB_DIR/platform/podman.sh}"
 STATE=${LAB_STATE_DIR:-/run/k8snet-lab-topology}
 if [ -n "${LAB_LOG_DIR:-}" ]; then LOGS=$LAB_LOG_DIR
@@ -225,7 +224,8 @@ down() {
   done <"$STATE/made"
   # Containers first (their processes, BIRD and the agents, end with them), all in one podman call (seconds each in
   # the VM); -i: names that do not exist are fine.
-  pm rm -f -i -t 0 $(printf '%s\n' "${containers[@]}" | sort -u) >/dev/null 2>&1 || true
+  mapfile -t containers < <(printf '%s\n' "${containers[@]}" | sort -u)
+  pm rm -f -i -t 0 "${containers[@]}" >/dev/null 2>&1 || true
   for name in $(printf '%s\n' "${netns[@]}" | sort -u); do
     [ -e "/run/netns/$name" ] || continue
     # Anything still running inside a lab namespace was started by the lab (e.g. a capture): end it by PID.
@@ -252,7 +252,7 @@ status() {
 }
 
 # ---- check: the evidence, from the nodes' and pods' network namespaces (the lab host's tools: fast in the VM) ----
-field() { local v; v=($(node_params "$1")); echo "${v[$2]}"; }
+field() { local v; read -r -a v <<< "$(node_params "$1")"; echo "${v[$2]}"; }
 node_ip() { local a; a=$(field "$1" 0); echo "${a%/*}"; }
 same_subnet() { [ "$(field "$1" 1)" = "$(field "$2" 1)" ]; }
 
@@ -289,6 +289,7 @@ check() {
   # shellcheck disable=SC1091
   . "$STATE/lab.env"
   echo "== routes to the other nodes' blocks (expect: $expect)"
+  # shellcheck disable=SC2154  # $nodes comes from lab.env, written by `up`
   for a in $nodes; do
     for b in $nodes; do
       [ "$a" = "$b" ] && continue

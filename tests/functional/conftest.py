@@ -102,16 +102,26 @@ class RawEtcd:
         self.url = url
         self.context = context
         self.token = None
+        self.credentials = None
 
-    def post(self, path, payload):
+    def post(self, path, payload, _retry=True):
         req = urllib.request.Request(self.url + path, json.dumps(payload).encode(), {"Content-Type": "application/json"})
         if self.token:
             req.add_header("Authorization", self.token)
-        with urllib.request.urlopen(req, context=self.context, timeout=10) as resp:
-            return json.loads(resp.read() or b"{}")
+        try:
+            with urllib.request.urlopen(req, context=self.context, timeout=10) as resp:
+                return json.loads(resp.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            # etcd's simple tokens expire after 5 minutes (--auth-token-ttl): a session-scoped fixture outlives them
+            if exc.code == 401 and _retry and self.credentials:
+                self.login(*self.credentials)
+                return self.post(path, payload, _retry=False)
+            raise
 
     def login(self, name, password):
-        self.token = self.post("/v3/auth/authenticate", {"name": name, "password": password})["token"]
+        self.token = None
+        self.token = self.post("/v3/auth/authenticate", {"name": name, "password": password}, _retry=False)["token"]
+        self.credentials = (name, password)
 
     def put(self, key, value):
         return self.post("/v3/kv/put", {"key": b64(key), "value": b64(value)})

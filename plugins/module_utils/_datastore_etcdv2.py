@@ -21,13 +21,12 @@ from ansible_collections.k8snet.calico.plugins.module_utils._datastore import (
     POOL,
     VALUE,
     ConflictError,
-    Datastore,
     DatastoreError,
     NewValue,
     Record,
     decode_or_none,
 )
-from ansible_collections.k8snet.calico.plugins.module_utils._etcd_http import EtcdHTTP, EtcdHTTPError
+from ansible_collections.k8snet.calico.plugins.module_utils._etcd_http import EtcdDatastore, EtcdHTTPError
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_model import go_json
 
 POOL_DIRS = ("/calico/v1/ipam/v4/pool", "/calico/v1/ipam/v6/pool")
@@ -48,20 +47,8 @@ def _leaves(node: Dict[str, Any]) -> List[Dict[str, Any]]:
     return [node]
 
 
-class EtcdV2Datastore(Datastore):
+class EtcdV2Datastore(EtcdDatastore):
     name = "etcdv2"
-
-    def __init__(self, http: EtcdHTTP, username: Optional[str] = None, password: Optional[str] = None):
-        self.http = http
-        self.username = username
-        self.password = password
-        if bool(username) != bool(password):
-            raise DatastoreError("etcd_username and etcd_password must be given together", None,
-                                 "Set both for etcd user authentication, or neither")
-
-    @property
-    def endpoint(self) -> str:  # type: ignore[override]
-        return self.http.current
 
     def _request(self, method: str, key: str, query: Optional[Dict[str, str]] = None, body: Optional[Dict[str, str]] = None):
         path = "/v2/keys" + quote(key)

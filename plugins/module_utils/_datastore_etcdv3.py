@@ -21,13 +21,12 @@ from ansible_collections.k8snet.calico.plugins.module_utils._datastore import (
     NODE,
     POOL,
     ConflictError,
-    Datastore,
     DatastoreError,
     NewValue,
     Record,
     decode_or_none,
 )
-from ansible_collections.k8snet.calico.plugins.module_utils._etcd_http import EtcdHTTP, EtcdHTTPError
+from ansible_collections.k8snet.calico.plugins.module_utils._etcd_http import EtcdDatastore, EtcdHTTP, EtcdHTTPError
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_model import go_json
 
 RESOURCES = "/calico/resources/v3/projectcalico.org/"
@@ -58,21 +57,12 @@ def prefix_end(prefix: str) -> str:
     return bytes(data).decode("utf-8")
 
 
-class EtcdV3Datastore(Datastore):
+class EtcdV3Datastore(EtcdDatastore):
     name = "etcdv3"
 
     def __init__(self, http: EtcdHTTP, username: Optional[str] = None, password: Optional[str] = None):
-        self.http = http
-        self.username = username
-        self.password = password
+        super().__init__(http, username, password)
         self._token: Optional[str] = None
-        if bool(username) != bool(password):
-            raise DatastoreError("etcd_username and etcd_password must be given together", None,
-                                 "Set both for etcd user authentication, or neither")
-
-    @property
-    def endpoint(self) -> str:  # type: ignore[override]
-        return self.http.current
 
     # -- transport -------------------------------------------------------------------------------------------
     def _authenticate(self) -> str:

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.k8snet.calico.plugins.module_utils._datastore import DatastoreError
+from ansible_collections.k8snet.calico.plugins.module_utils._datastore import Datastore, DatastoreError
 
 
 class EtcdHTTPError(Exception):
@@ -112,3 +112,19 @@ def _unreachable(failures: List[Tuple[str, str]]) -> DatastoreError:
         advice = "Check etcd_endpoints and the network path to etcd"
     endpoints = ", ".join(f[0] for f in failures)
     return DatastoreError("cannot reach etcd (%s)" % text, endpoints, advice)
+
+
+class EtcdDatastore(Datastore):
+    """What the etcd v2 and v3 backends share: the HTTP client, the credentials, the endpoint in use."""
+
+    def __init__(self, http: EtcdHTTP, username: Optional[str] = None, password: Optional[str] = None):
+        self.http = http
+        self.username = username
+        self.password = password
+        if bool(username) != bool(password):
+            raise DatastoreError("etcd_username and etcd_password must be given together", None,
+                                 "Set both for etcd user authentication, or neither")
+
+    @property
+    def endpoint(self) -> str:  # type: ignore[override]
+        return self.http.current

@@ -10,12 +10,15 @@ import subprocess
 import sys
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-# scenario: nodes, lab flavour (Calico datastore layout), the IPIP mode the converge step sets
+# scenario: lab topology (tests/lab/topology/lab.sh up --scenario), lab flavour (Calico datastore layout), the
+# IPIP mode the converge step sets. The topology decides the nodes.
 SCENARIOS = {
-    "seed": (["node1", "node2"], "v2", "Always"),          # the seed's own Calico v2 layout: tunl0 mtu 1440
-    "crosssubnet": (["node1", "node2", "node3"], "v3", "CrossSubnet"),
-    "rollback": (["node1", "node2"], "v3", "Always"),      # enable, then restore the exact previous pool
+    "seed": ("seed", "v2", "Always"),                   # the seed's own Calico v2 layout: tunl0 mtu 1440
+    "crosssubnet": ("crosssubnet", "v3", "CrossSubnet"),
+    "rollback": ("seed", "v3", "Always"),               # enable, then restore the exact previous pool
+    "faults": ("crosssubnet", "v3", "Always"),          # etcd, BIRD, tunl0, router and node faults
 }
+TOPOLOGY_NODES = {"seed": ["node1", "node2"], "crosssubnet": ["node1", "node2", "node3"]}
 NODES = {  # node: address, gateway, pod address, block
     "node1": ("10.39.0.110", "10.39.0.1", "192.168.70.42", "192.168.70.0/26"),
     "node2": ("10.39.3.75", "10.39.3.1", "192.168.169.196", "192.168.169.192/26"),
@@ -37,7 +40,8 @@ def main():
         print("{}")
         return
     scenario = os.environ.get("MOLECULE_SCENARIO_NAME") or os.environ.get("LAB_SCENARIO", "seed")
-    nodes, flavour, ipip_mode = SCENARIOS[scenario]
+    topology, flavour, ipip_mode = SCENARIOS[scenario]
+    nodes = TOPOLOGY_NODES[topology]
     conn = connection_vars()
     hostvars = {}
     for n in nodes:
@@ -50,7 +54,7 @@ def main():
     print(json.dumps({
         "_meta": {"hostvars": hostvars},
         "all": {"vars": {
-            "lab_repo": REPO, "lab_scenario": scenario, "lab_flavour": flavour, "lab_ipip_mode": ipip_mode,
+            "lab_repo": REPO, "lab_scenario": scenario, "lab_topology": topology, "lab_flavour": flavour, "lab_ipip_mode": ipip_mode,
             "lab_etcd_endpoint": "http://10.39.0.2:2379",
             "lab_nodes": {n: dict(zip(("ip", "gateway", "pod", "block"), NODES[n])) for n in nodes},
             "lab_reports": reports,

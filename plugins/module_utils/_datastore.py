@@ -42,7 +42,16 @@ class DatastoreError(Exception):
 
 
 class ConflictError(DatastoreError):
-    """A compare-and-swap lost: the object changed (or appeared / disappeared) since it was read."""
+    """A compare-and-swap lost: the object changed (or appeared / disappeared) since it was read.
+
+    `partial` is empty, or, when a change gave up after some of its writes had gone through, what the module returns
+    about them: changed, writes, previous, previous_felix.
+    """
+
+    def __init__(self, message: str, endpoint: Optional[str] = None, advice: Optional[str] = None,
+                 partial: Optional[Dict[str, Any]] = None):
+        super().__init__(message, endpoint, advice)
+        self.partial = dict(partial or {})
 
 
 class Record:

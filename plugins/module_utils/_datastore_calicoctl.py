@@ -7,7 +7,8 @@ v3 calicoctl (`IPPoolList`, §1b). The API version is told from the JSON calicoc
 
 Command lines are argv lists run by a `run(argv, data)` callable (AnsibleModule.run_command in the modules), never
 a shell; parsing is pure so it is testable without the binary. calicoctl v3 `replace` sends metadata.resourceVersion,
-so the Calico API refuses a stale write ("update conflict"). calicoctl v1 has no resource versions: the pool is
+so the Calico API refuses a stale write ("update conflict"); it prints nothing about what it wrote, so the object
+is read back for its new resourceVersion (written_record). calicoctl v1 has no resource versions: the pool is
 re-read just before `replace` and the write is skipped as a conflict if it changed; that narrows, but cannot close,
 the race window (documented in the module).
 """
@@ -33,6 +34,11 @@ Runner = Callable[[List[str], Optional[str]], Tuple[int, str, str]]
 
 API_V1 = "v1"
 API_V3 = "v3"
+
+# The revision reported for a v3 write that another writer had already replaced when it was read back (see
+# written_record). No object ever has it, so a restore with it as expected_revision refuses.
+SUPERSEDED = "superseded"
+SERVER_OWNED_METADATA = ("resourceVersion", "uid", "creationTimestamp", "generation", "managedFields", "selfLink")
 
 
 def base_argv(binary: str, config: Optional[str] = None) -> List[str]:
@@ -93,6 +99,27 @@ def record_for(obj: Any, kind: str) -> Record:
         revision = metadata.get("resourceVersion")
     resource = obj.get("kind") if isinstance(obj, dict) and obj.get("kind") else kind
     return Record("calicoctl:%s/%s" % (resource, name), kind, True, revision, json.dumps(obj, sort_keys=True), obj, "calicoctl")
+
+
+def _content(obj: Any) -> Any:
+    if not isinstance(obj, dict):
+        return obj
+    content = dict(obj)
+    content["metadata"] = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in SERVER_OWNED_METADATA}
+    return content
+
+
+def written_record(sent: Any, read_back: Record) -> Record:
+    """The record a v3 `replace` / `create` produced, from the object sent and the object read back after it.
+
+    calicoctl does not print what it wrote, so the object is read again. If another writer replaced it in between,
+    the read-back version (and its resourceVersion) is theirs; reporting it as ours would let a restore with
+    expected_revision overwrite their change. Then the revision is SUPERSEDED and the record holds what was sent.
+    """
+    if read_back.exists and _content(read_back.obj) == _content(sent):
+        return read_back
+    return Record(read_back.key, read_back.kind, True, SUPERSEDED, json.dumps(sent, sort_keys=True), sent,
+                  read_back.datastore)
 
 
 def is_conflict(stderr: str) -> bool:
@@ -178,5 +205,7 @@ class CalicoctlDatastore(Datastore):
             body.setdefault("metadata", {})["resourceVersion"] = record.revision
         argv = replace_argv(self.binary, self.config) if record.exists else base_argv(self.binary, self.config) + ["create", "-f", "-"]
         self._run(argv, json.dumps(body))
-        written = self.read(record.key, record.kind)
-        return written
+        read_back = self.read(record.key, record.kind)
+        if body.get("apiVersion") == "v1":
+            return read_back  # v1 has no resource versions; its race window is documented above
+        return written_record(body, read_back)

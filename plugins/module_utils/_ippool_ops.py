@@ -11,7 +11,7 @@ revision.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from ansible_collections.k8snet.calico.plugins.module_utils._datastore import ConflictError, Datastore, Record
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_plan import PlanError, plan_change, snapshot_from_records
@@ -32,8 +32,9 @@ def gather(ds: Datastore, full: bool = True) -> Dict[str, Any]:
 def ensure(ds: Datastore, request: Dict[str, Any], check_mode: bool = False, retries: int = 5) -> Dict[str, Any]:
     """Make one pool match the request. Returns the module result (without `diff` rendering)."""
     previous_by_key: Dict[str, Record] = {}
-    written = []
+    written: List[Dict[str, Any]] = []
     conflicts = 0
+    contended = ""
     for _attempt in range(retries + 1):
         snapshot = gather(ds, full=False)
         plan = plan_change(snapshot, request)  # PlanError propagates: nothing written for bad input
@@ -42,6 +43,7 @@ def ensure(ds: Datastore, request: Dict[str, Any], check_mode: bool = False, ret
             if not check_mode:
                 for write in plan["writes"]:
                     before = write["record"]
+                    contended = before.key
                     after = ds.compare_and_swap(before, write["new"])
                     previous_by_key.setdefault(before.key, before)
                     written.append({"key": after.key, "kind": after.kind, "revision": after.revision, "what": write["what"]})
@@ -67,9 +69,36 @@ def ensure(ds: Datastore, request: Dict[str, Any], check_mode: bool = False, ret
         if result["previous_felix"] is not None:
             result["previous_felix"] = result["previous_felix"].to_dict()
         return result
-    raise ConflictError("gave up after %d compare-and-swap conflicts: other writers keep changing the pool"
-                        % conflicts, ds.endpoint, "Find the other writer (another play, calico-node, the operator) "
-                        "and run again, or raise retries")
+    raise ConflictError(gave_up_message(conflicts, contended, written), ds.endpoint,
+                        "Find the other writer (another play, calico-node, the operator) and run again, or raise "
+                        "retries", partial=_partial_result(previous_by_key, written))
+
+
+def gave_up_message(conflicts: int, key: str, written: List[Dict[str, Any]]) -> str:
+    """Why a change stopped: the object that kept changing under it, and what it had written before (a pool
+    written before its Felix write lost must not go unreported)."""
+    text = "gave up after %d compare-and-swap conflicts on %s: other writers keep changing it" % (conflicts, key)
+    if written:
+        text += "; already written: %s (see writes; previous can restore it)" % ", ".join(
+            "%s (revision %s)" % (w["key"], w["revision"]) for w in written)
+    return text
+
+
+def _partial_result(previous_by_key: Dict[str, Record], written: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """What a change that gave up had already done, in the module result's terms; {} when it wrote nothing."""
+    if not written:
+        return {}
+    first = {}
+    for write in written:
+        first.setdefault(write["what"], write["key"])
+    main_key = first.get("pool") or first.get("installation")
+    felix_key = first.get("felix")
+    return {
+        "changed": True,
+        "writes": written,
+        "previous": previous_by_key[main_key].to_dict() if main_key else None,
+        "previous_felix": previous_by_key[felix_key].to_dict() if felix_key else None,
+    }
 
 
 def _diff(ds: Datastore, plan: Dict[str, Any]) -> Dict[str, Any]:

@@ -15,7 +15,9 @@ description:
   - Checks Calico's own validation rules first (no IPIP together with VXLAN, no IPIP on IPv6, masked CIDR, no
     link-local overlap, block size, LoadBalancer pools); a request that breaks one writes nothing.
   - Writes are compare-and-swap. When another writer got in between, everything is read and decided again, up to
-    O(retries) times; a concurrent change is never overwritten.
+    O(retries) times; a concurrent change is never overwritten. When the retries run out the module fails, naming
+    the object that kept changing; if it had already written something (the pool, before its Felix write lost), the
+    failed result still has C(changed=true), RV(writes) and RV(previous).
   - Returns RV(previous), the exact stored object before the change. Give it back as O(restore) to roll back, byte
     for byte on etcd.
   - With O(datastore=etcdv2) it also sets the global Felix key C(/calico/v1/config/IpInIpEnabled=true) when the
@@ -164,7 +166,11 @@ previous_felix:
   returned: unless O(restore) is used
   type: dict
 writes:
-  description: What was written, in order, with the revision each write produced (use it as O(expected_revision)).
+  description:
+    - What was written, in order, with the revision each write produced (use it as O(expected_revision)).
+    - Also in a failed result when the module gave up on compare-and-swap conflicts after some writes went through.
+    - With O(datastore=calicoctl) (v3), which does not print what it wrote, the revision is C(superseded) when another
+      writer had already replaced the object when it was read back; a restore with it as O(expected_revision) refuses.
   returned: always
   type: list
   elements: dict
@@ -241,7 +247,8 @@ def main() -> None:
     except PlanError as exc:
         module.fail_json(msg=str(exc))
     except DatastoreError as exc:
-        module.fail_json(msg=str(exc), endpoint=exc.endpoint)
+        # A change that gave up after some writes went through says so: changed, writes, previous.
+        module.fail_json(msg=str(exc), endpoint=exc.endpoint, **getattr(exc, "partial", {}))
     diff = result.pop("diff")
     if module._diff:
         result["diff"] = diff

@@ -6,12 +6,19 @@ Implements only what k8snet.calico's calicoctl backend runs: `[--config F] get i
 Every call is appended to $CALICOCTL_STANDIN_STATE.log as {"argv": [...], "stdin": "..."}.
 Output shapes follow real calicoctl: v1 prints a JSON list, v3 a <Kind>List; v3 replace with a stale
 metadata.resourceVersion fails like libcalico-go ("update conflict").
+Runs are serialised by a lock on $CALICOCTL_STANDIN_STATE.lock, as the datastore serialises writes: each `get` reads
+one consistent state and each `replace` compares and writes atomically, while parallel calicoctl processes still
+race between their `get` and their `replace`, as real ones do. Every pool replaced is appended to
+$CALICOCTL_STANDIN_STATE.history as {"name", "from", "to", "object"} (resourceVersions replaced and written).
 """
+import fcntl
 import json
 import os
 import sys
 
 state_path = os.environ["CALICOCTL_STANDIN_STATE"]
+lock = open(state_path + ".lock", "a")  # released when the process exits
+fcntl.flock(lock, fcntl.LOCK_EX)
 with open(state_path) as f:
     state = json.load(f)
 argv = sys.argv[1:]
@@ -73,6 +80,9 @@ if argv[:1] in (["replace"], ["create"]) and argv[1:] == ["-f", "-"]:
                     obj["metadata"]["resourceVersion"] = str(int(current["metadata"]["resourceVersion"]) + 1)
                 state["pools"][i] = obj
                 save()
+                with open(state_path + ".history", "a") as f:
+                    f.write(json.dumps({"name": ident(obj), "from": current["metadata"].get("resourceVersion"),
+                                        "to": obj["metadata"].get("resourceVersion"), "object": obj}) + "\n")
                 print("Successfully replaced 1 '%s' resource(s)" % kind)
                 sys.exit(0)
         sys.stderr.write("resource does not exist: %s(%s)\n" % (kind, ident(obj)))

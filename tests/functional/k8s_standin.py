@@ -42,6 +42,9 @@ class KubeAPIStandIn:
         self.requests: List[Tuple[str, str]] = []
         # Called with (method, path) before a write is processed; tests use it to simulate a concurrent writer.
         self.before_write: Optional[Callable[[str, str], None]] = None
+        # Every accepted write in order, as etcd keeps its history: {"key", "from", "to", "object"} with the
+        # resourceVersion replaced ("from", None for a create) and the one written ("to").
+        self.history: List[Dict[str, Any]] = []
         handler = self._handler()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
@@ -61,8 +64,15 @@ class KubeAPIStandIn:
         with self.lock:
             obj = copy.deepcopy(obj)
             obj.setdefault("metadata", {})["resourceVersion"] = self.next_version()
-            self.objects[(group, version, plural, obj["metadata"]["name"])] = obj
+            self._store((group, version, plural, obj["metadata"]["name"]), obj)
             return obj
+
+    def _store(self, key: Tuple[str, str, str, str], obj: Dict[str, Any]) -> None:
+        """Store under the lock, recording the write in `history`."""
+        before = self.objects.get(key)
+        self.history.append({"key": key, "from": before["metadata"]["resourceVersion"] if before else None,
+                             "to": obj["metadata"]["resourceVersion"], "object": copy.deepcopy(obj)})
+        self.objects[key] = obj
 
     def get_object(self, group: str, version: str, plural: str, name: str) -> Optional[Dict[str, Any]]:
         obj = self.objects.get((group, version, plural, name))
@@ -137,7 +147,7 @@ class KubeAPIStandIn:
                                 'Operation cannot be fulfilled on %s.%s "%s": the object has been modified; please apply '
                                 "your changes to the latest version and try again") % (plural, group, name)))
                         body["metadata"]["resourceVersion"] = api.next_version()
-                        api.objects[key] = body
+                        api._store(key, body)
                         return self._send(200, body)
                     if method == "POST" and name is None:
                         name = (body.get("metadata") or {}).get("name")
@@ -145,7 +155,7 @@ class KubeAPIStandIn:
                         if key in api.objects:
                             return self._send(409, status(409, "AlreadyExists", '%s.%s "%s" already exists' % (plural, group, name)))
                         body["metadata"]["resourceVersion"] = api.next_version()
-                        api.objects[key] = body
+                        api._store(key, body)
                         return self._send(201, body)
                 return self._send(405, status(405, "MethodNotAllowed", "method not allowed"))
 

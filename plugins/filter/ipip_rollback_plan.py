@@ -14,6 +14,9 @@ description:
     revision the last change left it at.
   - Pass each entry's C(restore) and C(expected_revision) to M(k8snet.calico.ippool); it then refuses to overwrite
     an object someone changed since.
+  - Failed results count too when they list C(writes). M(k8snet.calico.ippool) fails when its compare-and-swap
+    retries run out on one object after another write went through (the pool written, then the Felix configuration
+    write kept losing), and its result still has C(writes) and C(previous); the objects it did write are restored.
 options:
   _input:
     description: Results of M(k8snet.calico.ippool) tasks.

@@ -18,6 +18,9 @@ description:
     O(retries) times; a concurrent change is never overwritten. When the retries run out the module fails, naming
     the object that kept changing; if it had already written something (the pool, before its Felix write lost), the
     failed result still has C(changed=true), RV(writes) and RV(previous).
+  - With O(datastore=calicoctl) and calicoctl v1 (Calico v2), which has no resource versions, the module re-reads
+    the pool just before C(calicoctl replace) and skips the write as a conflict if it changed, which narrows the race
+    with another writer but cannot close it (O(datastore=etcdv2) on the same cluster can).
   - Returns RV(previous), the exact stored object before the change. Give it back as O(restore) to roll back, byte
     for byte on etcd.
   - With O(datastore=etcdv2) it also sets the global Felix key C(/calico/v1/config/IpInIpEnabled=true) when the

@@ -15,11 +15,16 @@ def rollback_plan(results):
     IpInIpEnabled key) with the revision the *last* change left it at, so the restore refuses to overwrite a change
     someone made since. An object written by several changes (the Felix key, for several pools) appears once, with
     its state before the first change.
+
+    A failed result counts too when it lists writes: ippool fails after its retries run out on one object (the
+    Felix configuration losing to another writer) even though an earlier write (the pool) went through, and says
+    so with ``writes`` and ``previous``. Leaving it out would leave that pool changed with no way back. What
+    decides is ``writes`` (what is in the datastore now), never ``changed`` or ``failed``.
     """
     plan = {}
     order = []
     for result in results or []:
-        if not isinstance(result, dict) or not result.get("changed") or result.get("failed"):
+        if not isinstance(result, dict):
             continue
         last_revision = {}
         for write in result.get("writes") or []:

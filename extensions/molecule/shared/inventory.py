@@ -26,12 +26,18 @@ NODES = {  # node: address, gateway, pod address, block
 }
 
 
+def labhost(*args):
+    try:
+        return subprocess.run([os.path.join(REPO, "tests/lab/platform/labhost"), *args],
+                              capture_output=True, text=True, timeout=60, check=True).stdout
+    except (subprocess.SubprocessError, OSError):
+        return ""
+
+
 def connection_vars():
     try:
-        out = subprocess.run([os.path.join(REPO, "tests/lab/platform/labhost"), "ansible-vars"],
-                             capture_output=True, text=True, timeout=60, check=True).stdout
-        return json.loads(out)
-    except (subprocess.SubprocessError, ValueError, OSError):
+        return json.loads(labhost("ansible-vars"))
+    except ValueError:
         return {}
 
 
@@ -43,6 +49,9 @@ def main():
     topology, flavour, ipip_mode = SCENARIOS[scenario]
     nodes = TOPOLOGY_NODES[topology]
     conn = connection_vars()
+    # The lab's etcd as the controller reaches it (relayed into the lab, see tests/lab/README.md); before the lab
+    # host is up there is none, and nothing uses it.
+    datastore_url = labhost("datastore-url").strip() or None
     hostvars = {}
     for n in nodes:
         ip, gw, pod, block = NODES[n]
@@ -55,15 +64,15 @@ def main():
         "_meta": {"hostvars": hostvars},
         "all": {"vars": {
             "lab_repo": REPO, "lab_scenario": scenario, "lab_topology": topology, "lab_flavour": flavour, "lab_ipip_mode": ipip_mode,
-            "lab_etcd_endpoint": "http://10.39.0.2:2379",
+            "lab_etcd_endpoint": "http://10.39.0.2:2379",   # inside the lab
+            "lab_datastore_url": datastore_url,              # from the controller
             "lab_nodes": {n: dict(zip(("ip", "gateway", "pod", "block"), NODES[n])) for n in nodes},
             "lab_reports": reports,
-            # the collection's role and playbooks, as a user would run them: the pool modules run in node1,
-            # which reaches the lab's etcd
+            # the collection's role and playbooks, as a user would run them: the pool modules run on the
+            # controller (the default ipip_datastore_host), against the lab's etcd through the relay
             "ipip_mode": ipip_mode,
             "ipip_datastore": {"datastore": "etcdv3" if flavour == "v3" else "etcdv2",
-                               "etcd_endpoints": ["http://10.39.0.2:2379"]},
-            "ipip_datastore_host": "node1",
+                               "etcd_endpoints": [datastore_url]},
             "ipip_report_dir": os.path.join(reports, "enable"),
             "ipip_backup_file": os.path.join(reports, "pool-backup.json"),
             "ipip_probe": True,

@@ -1,6 +1,8 @@
 """Load the lab's Calico seed data into etcd over its HTTP API (runs inside the lab's etcd container).
 
   load.py --endpoint URL --flavour v3|v2 cluster node1 node2 ...   writes <flavour>/<name>.kv
+  load.py --endpoint URL --flavour v3|v2 --delete node3            deletes the keys of <flavour>/node3.kv (the node
+                                                                    leaves the cluster: node, IPAM host, affinity)
   load.py --endpoint URL --health                                   exit 0 when etcd answers healthy
 
 A .kv file holds one key per line: `<etcd key> <value>`, the value exactly as Calico stores it (compact JSON or a
@@ -32,6 +34,7 @@ def main():
     ap.add_argument("--endpoint", required=True)
     ap.add_argument("--flavour", choices=["v3", "v2"])
     ap.add_argument("--health", action="store_true")
+    ap.add_argument("--delete", action="store_true", help="delete the files' keys instead of writing them")
     ap.add_argument("files", nargs="*")
     args = ap.parse_args()
     if args.health:
@@ -41,9 +44,13 @@ def main():
     count = 0
     for name in args.files:
         for key, value in read_kv(os.path.join(HERE, args.flavour, name + ".kv")):
-            store.put(key, value)
+            if args.delete:
+                store.delete(key)
+            else:
+                store.put(key, value)
             count += 1
-    print("load.py: %d keys (%s) into %s" % (count, args.flavour, args.endpoint))
+    action = "deleted from" if args.delete else "into"
+    print("load.py: %d keys (%s) %s %s" % (count, args.flavour, action, args.endpoint))
     return 0
 
 

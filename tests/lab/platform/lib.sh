@@ -9,6 +9,7 @@
 #   run/                     runtime state of a lab host that is up; removed by `labhost down`
 #     mode                   "vm" or "direct"
 #     vm.pid, vm.port, vm.log   the VM supervisor's process group id, the forwarded API port, its console
+#     datastore.port            the host's 127.0.0.1 port that reaches the lab's etcd (through the topology's relay)
 #     shared/                read-write for the VM and the host (K8SNET_LAB_SHARED)
 # Inside the VM (guest-private tmpfs): /run/k8snet-lab-guest/{root,runroot,tmp} is the guest's own podman store,
 # which uses store/ above read-only as an additional image store; /run/k8snet-lab-guest/env marks "in the VM".
@@ -23,6 +24,7 @@ LAB_SHARED=$LAB_RUN/shared
 LAB_GUEST_DIR=/run/k8snet-lab-guest
 LAB_GUEST_PORT=8080              # podman API port inside the VM (forwarded from host 127.0.0.1:<vm.port>)
 LAB_GUEST_ADDR=10.0.2.15         # the VM's only address: QEMU user networking, restrict=on, no default route
+LAB_GUEST_DATASTORE_PORT=2379    # the lab's datastore relay inside the VM (forwarded from host 127.0.0.1:<vm.datastore_port>)
 LAB_ADMIN=k8snet-lab-admin       # privileged helper container in the VM, the way into its root namespaces
 LAB_IMAGE_REPO=localhost/k8snet-lab-node
 LAB_NETNS_PREFIX=k8snet-

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The lab VM's supervisor, started by `labhost up` as the leader of its own process group (setsid), with its
 # output going to run/vm.log. Runs virtme-ng (QEMU, TCG) until the guest's command (vm-guest.sh) returns.
-#   usage: vm-run.sh KERNEL HOST_PORT MEM CPUS TIMEOUT MODULE_BLACKLIST
+#   usage: vm-run.sh KERNEL HOST_PORT MEM CPUS TIMEOUT MODULE_BLACKLIST DATASTORE_PORT
 set -uo pipefail
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
-kernel=$1 port=$2 mem=$3 cpus=$4 timeout_s=$5 blacklist=$6
+kernel=$1 port=$2 mem=$3 cpus=$4 timeout_s=$5 blacklist=$6 datastore_port=$7
 
-# The network: QEMU user networking, restrict=on (the guest reaches no network, not even the host's), one forward
-# from the host's 127.0.0.1:<port> to the guest's podman API.
+# The network: QEMU user networking, restrict=on (the guest reaches no network, not even the host's), two forwards
+# from the host's 127.0.0.1: <port> to the guest's podman API, <datastore_port> to the topology's etcd relay.
 net="-netdev user,id=lab0,restrict=on,hostfwd=tcp:127.0.0.1:$port-$LAB_GUEST_ADDR:$LAB_GUEST_PORT"
+net+=",hostfwd=tcp:127.0.0.1:$datastore_port-$LAB_GUEST_ADDR:$LAB_GUEST_DATASTORE_PORT"
 net+=" -device virtio-net-pci,netdev=lab0"
 
 echo "vm-run: $(date -u +%FT%TZ) starting $kernel, API 127.0.0.1:$port"

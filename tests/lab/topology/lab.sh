@@ -19,8 +19,19 @@
 #                                                               (the molecule scenarios check the same from inside
 #                                                               the containers, with Ansible)
 #   lab.sh exec NODE CMD...                                     run CMD inside a node (or etcd) container
+#   lab.sh fault WHAT ...                                       break (or mend) one part, for the fault tests:
+#     fault ipip-blocked on|off        the router drops (forwards again) IP protocol 4 between the subnets
+#     fault etcd stop|start            the datastore is down (back, and healthy)
+#     fault agent NODE stop|start      the node's calico-node stand-in agent ends (starts again)
+#     fault tunl0 NODE                 tunl0 taken out of service: link down, addresses gone (see below)
+#     fault bird NODE kill             BIRD dies (SIGKILL): with `persist` its routes stay in the node's kernel
+#     fault node NODE stop|start       the node's container stops (the node is unreachable); starts again
+#     fault node NODE forget           the node is deleted from the datastore (node, IPAM host and affinity keys)
 #
-# Environment: LAB_PODMAN (default tests/lab/platform/podman.sh), LAB_NODE_IMAGE (default `labhost image`),
+# Environment: K8SNET_LAB_DATASTORE_RELAY (ADDR:PORT, set by `labhost exec`): `up` relays that address of the lab
+# host's root namespace to etcd in its namespace, so the host can reach the datastore without any lab address or
+# route leaving the lab's namespaces (`labhost datastore-url`).
+# LAB_PODMAN (default tests/lab/platform/podman.sh), LAB_NODE_IMAGE (default `labhost image`),
 # LAB_STATE_DIR (default /run/k8snet-lab-topology), LAB_LOG_DIR (default $K8SNET_LAB_SHARED/topology-logs, else
 # $LAB_STATE_DIR/logs).
 set -euo pipefail
@@ -150,6 +161,23 @@ start_pod() {
   run_container "pod${1#node}" "pod${1#node}" "$IMAGE" sleep infinity &
 }
 
+# The datastore relay: socat in the etcd namespace (unix socket -> etcd) and socat in the root namespace (the relay
+# address -> that socket). Both recorded by PID; `down` ends them by PID.
+start_datastore_relay() {
+  local listen=${K8SNET_LAB_DATASTORE_RELAY:-} sock=$STATE/etcd.sock
+  [ -n "$listen" ] || return 0
+  # disown: they outlive `up`, which waits for its other background jobs (the container starts)
+  setsid ip netns exec ${P}etcd socat UNIX-LISTEN:"$sock",fork,unlink-early TCP4:$ETCD_IP:2379 \
+    </dev/null >>"$LOGS/relay.log" 2>&1 &
+  made process $!
+  disown $!
+  setsid socat TCP4-LISTEN:"${listen##*:}",bind="${listen%:*}",fork,reuseaddr UNIX-CONNECT:"$sock" \
+    </dev/null >>"$LOGS/relay.log" 2>&1 &
+  made process $!
+  disown $!
+  say "datastore relay: $listen -> $ETCD_URL"
+}
+
 wait_jobs() {  # wait for every background job; fail if one failed
   local pid rc=0
   for pid in $(jobs -p); do wait "$pid" || rc=1; done
@@ -196,6 +224,7 @@ up() {
   for n in $NODES; do build_node "$n"; done
   new_netns etcd
   uplink etcd $ETCD_IP/24 brA 10.39.0.1
+  start_datastore_relay
   # Containers start in parallel (each `podman run` takes seconds in the VM); the agents wait for the datastore.
   start_etcd "$flavour"
   for n in $NODES; do start_node "$n" "$flavour"; start_pod "$n"; done
@@ -214,14 +243,16 @@ ALL_CONTAINERS="etcd node1 node2 node3 pod1 pod2 pod3"
 ALL_NETNS="pod1 pod2 pod3 node1 node2 node3 etcd router"
 
 down() {
-  local kind name left=0 containers=() netns=()
+  local kind name left=0 containers=() netns=() pids=()
   mkdir -p "$STATE"
   touch "$STATE/made"
   for name in $ALL_CONTAINERS; do containers+=("$P$name"); done
   for name in $ALL_NETNS; do netns+=("$P$name"); done
   while read -r kind name; do
-    case $kind in container) containers+=("$name") ;; netns) netns+=("$name") ;; esac
+    case $kind in container) containers+=("$name") ;; netns) netns+=("$name") ;; process) pids+=("$name") ;; esac
   done <"$STATE/made"
+  # Processes the lab started (the datastore relay), by PID, with the connections they forked.
+  for pid in "${pids[@]}"; do pkill -P "$pid" 2>/dev/null || true; kill "$pid" 2>/dev/null || true; done
   # Containers first (their processes, BIRD and the agents, end with them), all in one podman call (seconds each in
   # the VM); -i: names that do not exist are fine.
   mapfile -t containers < <(printf '%s\n' "${containers[@]}" | sort -u)
@@ -236,6 +267,10 @@ down() {
   # Check: nothing with the lab's names is left.
   for name in $(ip netns list | awk '{print $1}'); do
     if printf '%s\n' "${netns[@]}" | grep -qx "$name"; then say "left over namespace: $name"; left=1; fi
+  done
+  for pid in "${pids[@]}"; do
+    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    if kill -0 "$pid" 2>/dev/null; then say "left over process: $pid"; left=1; fi
   done
   for name in $(pm ps -a --format '{{.Names}}'); do
     if printf '%s\n' "${containers[@]}" | grep -qx "$name"; then say "left over container: $name"; left=1; fi
@@ -329,12 +364,65 @@ check() {
   echo "check $expect: all as expected"
 }
 
+# ---- fault: the failures the reliability scenario (extensions/molecule/faults) injects, one part at a time ----
+in_node() { local n=$1; shift; pm exec "$P$n" sh -c "$*"; }
+fault() {
+  local what=${1:?usage: lab.sh fault WHAT ...} n=${2:-} action=${3:-${2:-}}
+  [ -e "$STATE/lab.env" ] || die "no lab is up"
+  # shellcheck disable=SC1091
+  . "$STATE/lab.env"
+  # shellcheck disable=SC2154  # $flavour comes from lab.env
+  local node_flavour=$flavour
+  case $what in
+    ipip-blocked)
+      # Routed traffic between the subnets only: node1 <-> node3 share brA and are bridged, not forwarded.
+      case $n in
+        on) nsx router iptables -C FORWARD -p 4 -j DROP 2>/dev/null || nsx router iptables -I FORWARD -p 4 -j DROP ;;
+        off) while nsx router iptables -D FORWARD -p 4 -j DROP 2>/dev/null; do :; done ;;
+        *) die "fault ipip-blocked on|off" ;;
+      esac ;;
+    etcd)
+      case $n in
+        stop) pm stop -t 0 "${P}etcd" >/dev/null ;;
+        start) pm start "${P}etcd" >/dev/null; wait_for 120 "etcd at $ETCD_URL" etcd_py --health ;;
+        *) die "fault etcd stop|start" ;;
+      esac ;;
+    agent)
+      case $action in
+        stop) in_node "$n" "kill \$(cat $C_RUN/agent.pid)" ;;   # ends only the agent the lab started, by its PID
+        start) pm exec -d "$P$n" "$C_LAB/topology/node-init.sh" "$n" "$node_flavour" "$ETCD_URL" agent >/dev/null ;;
+        *) die "fault agent NODE stop|start" ;;
+      esac ;;
+    tunl0)
+      # The kernel's tunl0 is the ipip module's fallback device: `ip link del` cannot remove it (a no-op for a
+      # fallback device), so "deleted" is done as what takes it out of the data plane: link down, addresses flushed;
+      # the kernel then drops every route through it.
+      [ -n "$n" ] || die "fault tunl0 NODE"
+      nsx "$n" ip link del tunl0 2>/dev/null || true
+      nsx "$n" ip link set tunl0 down
+      nsx "$n" ip addr flush dev tunl0 ;;
+    bird)
+      [ "$action" = kill ] || die "fault bird NODE kill"
+      in_node "$n" "kill -KILL \$(cat $C_RUN/bird.pid)" ;;
+    node)
+      case $action in
+        stop) pm stop -t 0 "$P$n" >/dev/null ;;
+        start) pm start "$P$n" >/dev/null ;;   # node-init.sh again: the agent, then BIRD on a flushed table
+        forget) etcd_py --flavour "$node_flavour" --delete "$n" ;;
+        *) die "fault node NODE stop|start|forget" ;;
+      esac ;;
+    *) die "unknown fault '$what' (ipip-blocked, etcd, agent, tunl0, bird, node)" ;;
+  esac
+  say "fault $*: done"
+}
+
 cmd=${1:-}; shift || true
 case $cmd in
   up) up "$@" ;;
   down) down ;;
   status) status ;;
   check) check "$@" ;;
+  fault) fault "$@" ;;
   exec) n=${1:?NODE}; shift; exec "${PODMAN[@]}" exec "$P$n" "$@" ;;
   *) sed -n '2,22p' "$0" >&2; exit 2 ;;
 esac

@@ -203,11 +203,15 @@ uplink_mtu:
   type: int
   sample: 1500
 source:
-  description: Where each table came from and in which form (V(json) or V(text)); V(none) when not given.
+  description:
+    - Where each table came from and in which form (V(json) or V(text)); V(none) when not given.
+    - C(read_at) is when the node's tables were read (UTC, ISO 8601, the node's clock), null for pasted captures.
   returned: always
   type: dict
-  sample: {mode: live, routes: json, links: json}
+  sample: {mode: live, routes: json, links: json, read_at: "2026-11-29T00:41:12.345+00:00"}
 """
+
+from datetime import datetime, timezone
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.k8snet.calico.plugins.module_utils._iproute_parse import (
@@ -236,6 +240,7 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
+    read_at = None
     try:
         pools = parse_pools(params["pools"])
         if params["routes"] is not None:
@@ -246,6 +251,7 @@ def main():
                             links=params["addresses"] if params["addresses"] is not None else params["links"])
         else:
             captures = read_node_tables(module)
+            read_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
         routes, routes_format = parse_routes(captures["routes"])
         links, links_format = (None, "none")
         if captures["links"] is not None:
@@ -253,7 +259,8 @@ def main():
     except (IprouteParseError, PoolError) as exc:
         module.fail_json(msg=str(exc))
 
-    module.exit_json(changed=False, source=dict(mode=captures["mode"], routes=routes_format, links=links_format),
+    module.exit_json(changed=False,
+                     source=dict(mode=captures["mode"], routes=routes_format, links=links_format, read_at=read_at),
                      **describe_node(routes, links, pools, params["tunnel_device"]))
 
 

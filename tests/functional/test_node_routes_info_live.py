@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -61,8 +62,18 @@ def run_module(namespace, tmp_path, path_prefix=None):
     return json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
 
+def pop_read_at(result, before):
+    """The read time (taken out of ``source`` for the comparisons): UTC, between the call's start and now."""
+    stamp = datetime.fromisoformat(result["source"].pop("read_at"))
+    assert stamp.utcoffset() == timedelta(0)
+    # millisecond resolution: the start is truncated to compare like with like
+    assert before.replace(microsecond=before.microsecond // 1000 * 1000) <= stamp <= datetime.now(timezone.utc)
+
+
 def test_live_json_and_text_paths_agree(node_namespace, tmp_path):
+    before = datetime.now(timezone.utc)
     with_json = run_module(node_namespace, tmp_path)
+    pop_read_at(with_json, before)
     assert with_json["source"] == {"mode": "live", "routes": "json", "links": "json"}
     kinds = dict((r["dst"], r["kind"]) for r in with_json["routes"])
     assert kinds["192.168.169.192/26"] == "via_gateway"
@@ -75,7 +86,9 @@ def test_live_json_and_text_paths_agree(node_namespace, tmp_path):
     bindir.mkdir()
     (bindir / "ip").write_text(NO_JSON_IP % shutil.which("ip"))
     (bindir / "ip").chmod(0o755)
+    before = datetime.now(timezone.utc)
     with_text = run_module(node_namespace, tmp_path, path_prefix=str(bindir))
+    pop_read_at(with_text, before)
     assert with_text["source"] == {"mode": "live", "routes": "text", "links": "text"}
     for key in ("routes", "summary", "tunnel", "addresses", "default_gateway", "uplink", "connected_networks"):
         assert with_text[key] == with_json[key], key

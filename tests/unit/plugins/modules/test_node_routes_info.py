@@ -29,7 +29,7 @@ def test_offline_seed_before(capsys):
     assert [r["dst"] for r in broken] == ["192.168.169.192/26"]
     assert result["default_gateway"] == "10.39.0.1"
     assert result["tunnel"]["exists"] is None
-    assert result["source"] == {"mode": "offline", "routes": "text", "links": "none"}
+    assert result["source"] == {"mode": "offline", "routes": "text", "links": "none", "read_at": None}
 
 
 def test_offline_with_addresses(capsys):
@@ -38,7 +38,7 @@ def test_offline_with_addresses(capsys):
     assert result["summary"]["tunnel"] == 1 and result["summary"]["via_gateway"] == 0
     assert result["tunnel"]["exists"] is True and result["tunnel"]["addresses"] == ["192.168.70.57/32"]
     assert result["uplink_mtu"] == 1500
-    assert result["source"] == {"mode": "offline", "routes": "json", "links": "json"}
+    assert result["source"] == {"mode": "offline", "routes": "json", "links": "json", "read_at": None}
 
 
 @pytest.mark.parametrize("args, message", [

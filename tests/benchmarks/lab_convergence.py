@@ -62,8 +62,8 @@ def summarize(agents, read_at, interval):
     if missing:
         raise SystemExit("lab_convergence: no IPIP change and BIRD reconfiguration in the agent log of %s"
                          % ", ".join(missing))
-    change = min(seen for seen, _ in agents.values())
-    right = max(r for _, r in agents.values())
+    change = min(moments[0] for moments in agents.values())
+    right = max(moments[1] for moments in agents.values())
     noticed = max(read_at.values())
     return {
         "nodes": sorted(agents),

@@ -85,9 +85,12 @@ def cluster_layout(calico_nodes, affinities, pools, hosts):
             by_ip[node["ip"]] = node
         node["host"] = host
     owners = {}  # block CIDR string -> owner node name
+    networks = {}  # block CIDR string -> netaddr network: each block parsed once (the verdict sorts by it)
     for affinity in affinities or []:
-        block = _net(affinity["cidr"], "affinities[%s].cidr" % affinity.get("node"))
-        owners[str(block.cidr)] = affinity["node"]
+        block = _net(affinity["cidr"], "affinities[%s].cidr" % affinity.get("node")).cidr
+        cidr = str(block)
+        networks[cidr] = block
+        owners[cidr] = affinity["node"]
     for node in nodes.values():
         facts = hosts.get(node["host"]) if node["host"] else None
         for route in (facts or {}).get("routes") or []:
@@ -102,17 +105,20 @@ def cluster_layout(calico_nodes, affinities, pools, hosts):
         pool_list.append((_net(pool["cidr"], "pools[].cidr"), mode))
     block_modes = {}
     for block in owners:
-        network = _net(block, "block")
+        network = networks.get(block)
+        if network is None:
+            network = networks[block] = _net(block, "block")
         block_modes[block] = next((mode for pool, mode in pool_list if network in pool), "Never")
         owner = nodes.get(owners[block])
         if owner is not None:
             owner["blocks"].append(network)
-    return {"nodes": nodes, "owners": owners, "block_modes": block_modes}
+    return {"nodes": nodes, "owners": owners, "block_modes": block_modes, "networks": networks}
 
 
 def _node_record(name, address):
     # Integers for the subnet test: it runs once per (node, remote block), i.e. for every route judged.
-    return {"name": name, "ip": str(address.ip), "ip_int": int(address.ip), "network": str(address.cidr),
+    ip = address.ip
+    return {"name": name, "ip": str(ip), "ip_int": int(ip), "network": str(address.cidr),
             "net_first": address.first, "net_last": address.last, "prefixlen": address.prefixlen,
             "host": None, "blocks": []}
 
@@ -196,7 +202,10 @@ def judge_tunnel(facts, local, ipip_expected, tunnel_device, datastore_tunnel_ad
 
 def verdict(hosts, calico_nodes=None, affinities=None, pools=None, tunnel_device="tunl0", mode=None,
             tunnel_addresses=None):
-    """Judge every host. ``mode`` overrides the pools' ``ipip_mode`` (e.g. the mode being verified)."""
+    """Judge every host. ``mode`` overrides the pools' ``ipip_mode`` (e.g. the mode being verified).
+
+    Equal block entries are one object shared by the hosts' ``blocks`` lists: treat the result as read-only.
+    """
     if netaddr is None:
         raise VerdictInputError("the Python library netaddr is required on the controller (pip install netaddr)")
     if mode is not None and mode not in IPIP_MODES:
@@ -214,18 +223,22 @@ def verdict(hosts, calico_nodes=None, affinities=None, pools=None, tunnel_device
 
 def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel_addresses):
     layout = cluster_layout(calico_nodes, affinities, pools, hosts)
-    nodes, owners, block_modes = layout["nodes"], layout["owners"], layout["block_modes"]
-    remote_blocks = sorted(owners.items(), key=lambda item: _net(item[0], "block").sort_key())
-    # (block, owner name, owner record, pool mode) once for all hosts: the loop below runs N x N times.
-    remote = [(block, owner_name, nodes.get(owner_name), block_modes[block]) for block, owner_name in remote_blocks]
+    nodes, owners, networks = layout["nodes"], layout["owners"], layout["networks"]
+    remote_blocks = sorted(owners.items(), key=lambda item: networks[item[0]].sort_key())
+    # Per block, once for all hosts (the loop below runs N x N times): owner, mode, and the result entries made so
+    # far. A block's entry is the same on every host whose route to it has the same shape (right, via the gateway,
+    # ...): it is made once and shared, not copied; at 1,000 nodes that is a million dicts not made, most of the
+    # time and memory. The verdict is read-only data: nothing changes an entry once made.
+    remote = []
+    for block, owner_name in remote_blocks:
+        owner = nodes.get(owner_name)
+        remote.append((block, owner_name, owner, owner and owner["ip"], owner and owner["ip_int"],
+                       mode or layout["block_modes"][block], {}))
     by_host = {}
     for node in nodes.values():
         by_host.setdefault(node["host"], node)  # the first node matched to a host, as a linear search finds it
     tunnel_addresses = tunnel_addresses or {}
     causes = dict((cause, 0) for cause in CAUSES)
-    # The same detail text recurs on every host (a block's owner is the same for all): make each once. Saves the
-    # formatting and, at 1,000 nodes, a million strings.
-    details = {}
     results = []
     for host in sorted(hosts):
         facts = hosts[host]
@@ -235,56 +248,69 @@ def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel
                             "problems": ["no address to identify the node"],
                             "blocks": [], "blocks_ok": 0, "blocks_bad": 0, "first_bad": None})
             continue
-        judged = dict((r["dst"], r) for r in facts.get("routes") or [] if r.get("kind"))
+        judged = {route["dst"]: route for route in facts.get("routes") or [] if route.get("kind")}
         pop = judged.pop
         blocks, bad = [], []
+        add = blocks.append
         converged_all = True
         ipip_expected = False
         local_name, local_first, local_last = local["name"], local["net_first"], local["net_last"]
         uplink = facts.get("uplink")
-        for block, owner_name, owner, pool_mode in remote:
+        for block, owner_name, owner, owner_ip, owner_int, block_mode, entries in remote:
             route = pop(block, None)
             if owner_name == local_name or owner is None:
                 continue  # our own block, or an owner whose address nobody knows: nothing to compare with
-            block_mode = mode or pool_mode
             if block_mode != "Never":
                 ipip_expected = True
-            owner_ip = owner["ip"]
             # expected_route(), inlined
-            same_subnet = local_first <= owner["ip_int"] <= local_last
-            if block_mode == "Always" or (block_mode == "CrossSubnet" and not same_subnet):
-                expected = ("tunnel", owner_ip, True)
-            elif same_subnet:
-                expected = (uplink or "uplink", owner_ip, False)
-            else:
-                expected = (None, None, False)
+            same_subnet = local_first <= owner_int <= local_last
+            tunnel = block_mode == "Always" or (block_mode == "CrossSubnet" and not same_subnet)
             kind = route.get("kind") if route is not None else None
             # The two shapes nearly every route has, decided here as _route_cause() decides them; the rest there.
-            if kind == "tunnel" and expected[0] == "tunnel" and route.get("gateway") == owner_ip \
+            # Entries are looked up by what their text depends on: the device, the gateway, or cause and detail.
+            if kind == "tunnel" and tunnel and route.get("gateway") == owner_ip \
                     and "onlink" in (route.get("flags") or ()) and "linkdown" not in route.get("flags"):
-                key = ("ok", owner_ip, route.get("dev"))
-                detail = details.get(key)
-                if detail is None:
-                    detail = details[key] = "via %s dev %s" % key[1:]
-                cause, converged = "ok", True
-            elif kind == "via_gateway":
+                dev = route.get("dev")
+                entry = entries.get(dev)
+                if entry is None:
+                    entry = entries[dev] = {"block": block, "owner": owner_name, "owner_ip": owner_ip,
+                                            "mode": block_mode, "cause": "ok",
+                                            "detail": "via %s dev %s" % (owner_ip, dev), "converged": True}
+                add(entry)
+                continue
+            if kind == "via_gateway":
                 gateway = route.get("gateway") or next((h.get("gateway") for h in route.get("nexthops") or []), None)
-                key = ("via_gateway", gateway, owner["name"], owner_ip)
-                detail = details.get(key)
-                if detail is None:
-                    detail = details[key] = "next hop %s is the default gateway, not node %s (%s)" % key[1:]
-                cause, converged = "via_gateway", expected[0] is None
+                converged = not tunnel and not same_subnet  # no IPIP across subnets: what Calico programs
+                key = (gateway, converged)
+                entry = entries.get(key)
+                if entry is None:
+                    entry = entries[key] = {
+                        "block": block, "owner": owner_name, "owner_ip": owner_ip, "mode": block_mode,
+                        "cause": "via_gateway", "detail": "next hop %s is the default gateway, not node %s (%s)" % (
+                            gateway, owner["name"], owner_ip), "converged": converged}
             else:
+                if tunnel:
+                    expected = ("tunnel", owner_ip, True)
+                elif same_subnet:
+                    expected = (uplink or "uplink", owner_ip, False)
+                else:
+                    expected = (None, None, False)
                 cause, detail = _route_cause(route, local, owner, block_mode, facts, tunnel_device, expected)
                 converged = cause in ("via_gateway", "missing") if expected[0] is None else cause == "ok"
-            entry = {"block": block, "owner": owner_name, "owner_ip": owner_ip, "mode": block_mode,
-                     "cause": cause, "detail": detail, "converged": converged}
-            blocks.append(entry)
-            causes[cause] += 1
-            if cause != "ok":
+                key = (cause, detail, converged)
+                entry = entries.get(key)
+                if entry is None:
+                    entry = entries[key] = {"block": block, "owner": owner_name, "owner_ip": owner_ip,
+                                            "mode": block_mode, "cause": cause, "detail": detail,
+                                            "converged": converged}
+            add(entry)
+            if entry["cause"] != "ok":
                 bad.append(entry)
             if not converged:
                 converged_all = False
+        causes["ok"] += len(blocks) - len(bad)
+        for entry in bad:
+            causes[entry["cause"]] += 1
         for dst, route in sorted(judged.items()):
             if route["kind"] in ("own_block", "workload", "unreachable"):
                 continue

@@ -18,7 +18,11 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import urllib.error
+import urllib.request
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from conftest import COLLECTIONS, FELIX_TEXT, IPV6_POOL_TEXT, POOL_KEY, POOL_TEXT, POOLS, REPO
@@ -43,6 +47,43 @@ def can_make_namespaces():
 
 def _ip(*args, check=True):
     return subprocess.run(["ip", *args], check=check, capture_output=True, text=True)
+
+
+class EtcdTxnProxy:
+    """An HTTP proxy in front of etcd's JSON gateway, so that a real Ansible process can be made to lose a race:
+    `on_txn(body)` runs before each POST /v3/kv/txn is forwarded (a third party writing in between). Everything
+    else passes through unchanged."""
+
+    def __init__(self, target, on_txn):
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path == "/v3/kv/txn":
+                    on_txn(body)
+                headers = {k: v for k, v in self.headers.items() if k.lower() in ("content-type", "authorization")}
+                request = urllib.request.Request(target + self.path, body, headers, method="POST")
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as resp:
+                        status, data = resp.status, resp.read()
+                except urllib.error.HTTPError as exc:
+                    status, data = exc.code, exc.read()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class Node:

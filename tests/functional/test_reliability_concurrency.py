@@ -27,11 +27,8 @@ import os
 import subprocess
 import sys
 import threading
-import urllib.error
-import urllib.request
 from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -44,6 +41,7 @@ from ansible_collections.k8snet.calico.plugins.module_utils._datastore_kubernete
 from ansible_collections.k8snet.calico.plugins.module_utils._etcd_http import EtcdHTTP
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_ops import ensure
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_plan import PlanError
+from _reliability_env import EtcdTxnProxy
 from conftest import (
     COLLECTIONS,
     FELIX_KEY,
@@ -542,50 +540,20 @@ def test_conflict_after_a_write_reports_what_was_written(seeded, store_name, mon
     assert versions[1].obj == store.apply(versions[0].obj, {"ipip_mode": "Always"})
 
 
-class InterferingProxy:
-    """An HTTP proxy in front of the suite's etcd (127.0.0.1, a port of its own) for a real Ansible process: before
-    it forwards the module's compare-and-swap (POST /v3/kv/txn), `third_party(n)` writes straight to etcd, at most
-    `times` times (None: always). Everything else passes through unchanged."""
+class InterferingProxy(EtcdTxnProxy):
+    """EtcdTxnProxy whose hook is `third_party(n)` writing straight to etcd before the module's compare-and-swap, at
+    most `times` times (None: always); it counts the transactions and keeps what each write returned."""
 
     def __init__(self, target, third_party, times=None):
-        self.target = target
-        self.third_party = third_party
-        self.times = times
         self.written = []
         self.transactions = 0
-        proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
+        def on_txn(_body):
+            self.transactions += 1
+            if times is None or len(self.written) < times:
+                self.written.append(third_party(len(self.written)))
 
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.path == "/v3/kv/txn":
-                    proxy.transactions += 1
-                    if proxy.times is None or len(proxy.written) < proxy.times:
-                        proxy.written.append(proxy.third_party(len(proxy.written)))
-                headers = {k: v for k, v in self.headers.items() if k.lower() in ("content-type", "authorization")}
-                request = urllib.request.Request(proxy.target + self.path, body, headers, method="POST")
-                try:
-                    with urllib.request.urlopen(request, timeout=30) as resp:
-                        status, data = resp.status, resp.read()
-                except urllib.error.HTTPError as exc:
-                    status, data = exc.code, exc.read()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(target, on_txn)
 
 
 @pytest.fixture

@@ -13,15 +13,11 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import uuid
-import urllib.error
-import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from _reliability_env import Cluster, can_make_namespaces, etcd_dump, run_playbook, seed_cluster
+from _reliability_env import Cluster, EtcdTxnProxy, can_make_namespaces, etcd_dump, run_playbook, seed_cluster
 from conftest import FELIX_KEY, FELIX_TEXT, POOL_KEY, POOL_TEXT
 
 pytestmark = pytest.mark.skipif(not can_make_namespaces(), reason="needs root, iproute2 and /usr/bin/python3")
@@ -32,51 +28,25 @@ RESTORE_TASK = "TASK [k8snet.calico.ipip : Restore each saved object]"
 ROLE_RETRIES = 5  # ippool's default; the role does not set it
 
 
-class FelixInterferingProxy:
+class FelixInterferingProxy(EtcdTxnProxy):
     """Forwards everything to etcd; before a transaction that compares the Felix configuration's key, another
     writer changes that object (an unrelated field, ipipEnabled still false), so the transaction loses."""
 
     def __init__(self, raw, target):
         self.interfered = []
         self.transactions = []
-        proxy = self
         felix_key = base64.b64encode(FELIX_KEY.encode()).decode()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
+        def on_txn(body):
+            keys = [c.get("key") for c in json.loads(body).get("compare") or []]
+            self.transactions.append([base64.b64decode(k).decode() for k in keys if k])
+            if felix_key in keys:
+                severity = "Debug" if len(self.interfered) % 2 == 0 else "Warning"
+                raw.put(FELIX_KEY, FELIX_TEXT.replace('"logSeverityScreen":"Info"',
+                                                      '"logSeverityScreen":"%s"' % severity))
+                self.interfered.append(raw.mod_revision(FELIX_KEY))
 
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.path == "/v3/kv/txn":
-                    keys = [c.get("key") for c in json.loads(body).get("compare") or []]
-                    proxy.transactions.append([base64.b64decode(k).decode() for k in keys if k])
-                    if felix_key in keys:
-                        severity = "Debug" if len(proxy.interfered) % 2 == 0 else "Warning"
-                        raw.put(FELIX_KEY, FELIX_TEXT.replace('"logSeverityScreen":"Info"',
-                                                              '"logSeverityScreen":"%s"' % severity))
-                        proxy.interfered.append(raw.mod_revision(FELIX_KEY))
-                headers = {k: v for k, v in self.headers.items() if k.lower() in ("content-type", "authorization")}
-                request = urllib.request.Request(target + self.path, body, headers, method="POST")
-                try:
-                    with urllib.request.urlopen(request, timeout=30) as resp:
-                        status, data = resp.status, resp.read()
-                except urllib.error.HTTPError as exc:
-                    status, data = exc.code, exc.read()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(target, on_txn)
 
 
 @pytest.fixture(scope="module")

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
-from ansible_collections.k8snet.calico.plugins.module_utils._datastore import (
-    FELIX,
-    POOL,
-    ConflictError,
-    Datastore,
-    Record,
-)
+from ansible_collections.k8snet.calico.plugins.module_utils._datastore import POOL, ConflictError, Record
 from ansible_collections.k8snet.calico.plugins.module_utils._datastore_calicoctl import SUPERSEDED, written_record
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_ops import ensure, gave_up_message
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from memory_datastore import MemoryDatastore  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parents[3] / "unit" / "fixtures" / "calico"
 POOL_KEY = "/apis/crd.projectcalico.org/v1/ippools/default-ipv4-ippool"
@@ -28,43 +26,9 @@ def load(name):
     return json.loads((FIXTURES / name).read_text())
 
 
-class MemoryDatastore(Datastore):
-    """Objects with a revision each; compare_and_swap refuses a stale revision. `before_write[key]` runs before a
-    write of that key is compared: a third party writing in between."""
-
-    name = "kubernetes"
-    endpoint = "memory"
-
-    def __init__(self):
-        self.objects = {POOL_KEY: (1, load("kdd-ippool-crd.json")),
-                        FELIX_KEY: (1, load("kdd-felixconfiguration-kubespray.json"))}
-        self.before_write = {}
-
-    def _record(self, key, kind):
-        revision, obj = self.objects[key]
-        return Record(key, kind, True, str(revision), json.dumps(obj), copy.deepcopy(obj), self.name)
-
-    def read_pools(self):
-        return [self._record(POOL_KEY, POOL)]
-
-    def read_felix(self):
-        return self._record(FELIX_KEY, FELIX)
-
-    def read(self, key, kind):
-        return self._record(key, kind)
-
-    def put(self, key, obj):
-        revision = self.objects[key][0] + 1
-        self.objects[key] = (revision, obj)
-        return revision
-
-    def compare_and_swap(self, record, new):
-        if record.key in self.before_write:
-            self.before_write[record.key](self)
-        if str(self.objects[record.key][0]) != record.revision:
-            raise ConflictError("%s changed since it was read" % record.key, self.endpoint)
-        self.put(record.key, copy.deepcopy(new))
-        return self._record(record.key, record.kind)
+def new_datastore():
+    return MemoryDatastore({POOL_KEY: load("kdd-ippool-crd.json")}, FELIX_KEY,
+                           load("kdd-felixconfiguration-kubespray.json"))
 
 
 def felix_switched_off_again(ds):
@@ -74,7 +38,7 @@ def felix_switched_off_again(ds):
 
 
 def test_a_conflict_is_retried_on_a_fresh_read():
-    ds = MemoryDatastore()
+    ds = new_datastore()
 
     def disable_once(d):
         del d.before_write[POOL_KEY]
@@ -89,7 +53,7 @@ def test_a_conflict_is_retried_on_a_fresh_read():
 
 
 def test_giving_up_before_any_write_names_the_object_and_reports_nothing_written():
-    ds = MemoryDatastore()
+    ds = new_datastore()
     ds.before_write[POOL_KEY] = lambda d: d.put(POOL_KEY, d.objects[POOL_KEY][1])
     with pytest.raises(ConflictError) as caught:
         ensure(ds, {"name": "default-ipv4-ippool", "ipip_mode": "Always"}, retries=2)
@@ -102,7 +66,7 @@ def test_giving_up_before_any_write_names_the_object_and_reports_nothing_written
 
 def test_giving_up_after_the_pool_was_written_reports_that_write():
     """The pool write goes through, the Felix write keeps losing: the error must not hide the pool change."""
-    ds = MemoryDatastore()
+    ds = new_datastore()
     ds.before_write[FELIX_KEY] = felix_switched_off_again
     with pytest.raises(ConflictError) as caught:
         ensure(ds, {"name": "default-ipv4-ippool", "ipip_mode": "Always", "fix_felix_ipip": True}, retries=1)

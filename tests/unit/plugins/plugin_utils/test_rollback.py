@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
-from ansible_collections.k8snet.calico.plugins.module_utils._datastore import (
-    FELIX,
-    POOL,
-    ConflictError,
-    Datastore,
-    Record,
-)
+from ansible_collections.k8snet.calico.plugins.module_utils._datastore import ConflictError
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_ops import ensure, restore
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_plan import PlanError
 from ansible_collections.k8snet.calico.plugins.plugin_utils._rollback import rollback_plan
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from memory_datastore import MemoryDatastore  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "calico"
 PREFIX = "/apis/crd.projectcalico.org/v1/"
@@ -46,44 +44,10 @@ def second_pool():
     return pool
 
 
-class MemoryDatastore(Datastore):
-    """Two pools and kubespray's FelixConfiguration, a revision each; compare_and_swap refuses a stale revision.
-    `before_write[key](ds)` runs before a write of that key is compared: another writer getting in between."""
-
-    name = "kubernetes"
-    endpoint = "memory"
-
-    def __init__(self):
-        self.objects = {POOL_A: (1, load("kdd-ippool-crd.json")), POOL_B: (1, second_pool()),
-                        FELIX_KEY: (1, load("kdd-felixconfiguration-kubespray.json"))}
-        self.before_write = {}
-
-    def _record(self, key, kind):
-        revision, obj = self.objects[key]
-        return Record(key, kind, True, str(revision), json.dumps(obj), copy.deepcopy(obj), self.name)
-
-    def read_pools(self):
-        return [self._record(POOL_A, POOL), self._record(POOL_B, POOL)]
-
-    def read_felix(self):
-        return self._record(FELIX_KEY, FELIX)
-
-    def read(self, key, kind):
-        return self._record(key, kind)
-
-    def put(self, key, obj):
-        self.objects[key] = (self.objects[key][0] + 1, obj)
-
-    def compare_and_swap(self, record, new):
-        if record.key in self.before_write:
-            self.before_write[record.key](self)
-        if str(self.objects[record.key][0]) != record.revision:
-            raise ConflictError("%s changed since it was read" % record.key, self.endpoint)
-        self.put(record.key, copy.deepcopy(new))
-        return self._record(record.key, record.kind)
-
-    def state(self):
-        return copy.deepcopy(self.objects)
+def new_datastore():
+    """Two pools and kubespray's FelixConfiguration."""
+    return MemoryDatastore({POOL_A: load("kdd-ippool-crd.json"), POOL_B: second_pool()}, FELIX_KEY,
+                           load("kdd-felixconfiguration-kubespray.json"))
 
 
 def another_writer_on_felix(times=None):
@@ -124,7 +88,7 @@ def roll_back(ds, plan):
 
 def test_pool_written_then_felix_lost_is_in_the_plan_and_rolled_back():
     """The case the plan used to drop: the item failed, but the pool had been written."""
-    ds = MemoryDatastore()
+    ds = new_datastore()
     original = ds.state()
     ds.before_write[FELIX_KEY], interfered = another_writer_on_felix()
     result = run_item(ds, CIDR_A)
@@ -149,7 +113,7 @@ def test_a_loop_with_a_partial_failure_and_a_full_change_restores_everything_it_
     """Item 1 writes pool A, then loses every Felix write (2 tries); item 2 writes pool B and the Felix
     configuration (the other writer has stopped). The plan: pool A, pool B, the Felix configuration as item 2
     found it (with the other writer's change, which a rollback must not undo)."""
-    ds = MemoryDatastore()
+    ds = new_datastore()
     original = ds.state()
     ds.before_write[FELIX_KEY], interfered = another_writer_on_felix(times=2)
     results = [run_item(ds, CIDR_A), run_item(ds, CIDR_B)]
@@ -169,7 +133,7 @@ def test_a_loop_with_a_partial_failure_and_a_full_change_restores_everything_it_
 
 
 def test_every_object_a_failed_or_changed_result_wrote_is_in_the_plan():
-    ds = MemoryDatastore()
+    ds = new_datastore()
     ds.before_write[FELIX_KEY], _interfered = another_writer_on_felix(times=2)
     results = [run_item(ds, CIDR_A), run_item(ds, CIDR_B)]
     written = {w["key"] for r in results for w in r.get("writes") or []}
@@ -178,7 +142,7 @@ def test_every_object_a_failed_or_changed_result_wrote_is_in_the_plan():
 
 def test_a_failure_before_any_write_restores_nothing():
     """Gave up on the pool itself: nothing was written, the result has no writes, nothing to restore."""
-    ds = MemoryDatastore()
+    ds = new_datastore()
     ds.before_write[POOL_A] = lambda d: d.put(POOL_A, d.objects[POOL_A][1])
     result = run_item(ds, CIDR_A)
     assert result["failed"] is True and "writes" not in result and "changed" not in result, result
@@ -186,7 +150,7 @@ def test_a_failure_before_any_write_restores_nothing():
 
 
 def test_a_refused_request_restores_nothing():
-    ds = MemoryDatastore()
+    ds = new_datastore()
     result = run_item(ds, "172.16.0.0/16")  # no such pool: PlanError, nothing written
     assert result["failed"] is True and "no IP pool with cidr" in result["msg"]
     assert rollback_plan([result]) == []
@@ -194,7 +158,7 @@ def test_a_refused_request_restores_nothing():
 
 def test_check_mode_and_a_second_run_restore_nothing():
     """Check mode writes nothing (changed, but no writes); a run after the change finds nothing to do."""
-    ds = MemoryDatastore()
+    ds = new_datastore()
     checked = run_item(ds, CIDR_A, check_mode=True)
     assert checked["changed"] is True and checked["writes"] == []
     assert rollback_plan([checked]) == []
@@ -207,7 +171,7 @@ def test_check_mode_and_a_second_run_restore_nothing():
 @pytest.mark.parametrize("skipped", [{"skipped": True, "changed": False, "item": {"cidr": CIDR_A},
                                       "ansible_loop_var": "item"}, None, "text"])
 def test_items_that_are_not_module_results_are_ignored(skipped):
-    ds = MemoryDatastore()
+    ds = new_datastore()
     ds.before_write[FELIX_KEY], _interfered = another_writer_on_felix()
     partial = run_item(ds, CIDR_A)
     assert [e["restore"]["key"] for e in rollback_plan([skipped, partial])] == [POOL_A]

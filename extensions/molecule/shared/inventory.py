@@ -63,7 +63,8 @@ def main():
     print(json.dumps({
         "_meta": {"hostvars": hostvars},
         "all": {"vars": {
-            "lab_repo": REPO, "lab_scenario": scenario, "lab_topology": topology, "lab_flavour": flavour, "lab_ipip_mode": ipip_mode,
+            "lab_repo": REPO, "lab_scenario": scenario, "lab_topology": topology, "lab_flavour": flavour,
+            "lab_ipip_mode": ipip_mode,
             "lab_etcd_endpoint": "http://10.39.0.2:2379",   # inside the lab
             "lab_datastore_url": datastore_url,              # from the controller
             "lab_nodes": {n: dict(zip(("ip", "gateway", "pod", "block"), NODES[n])) for n in nodes},

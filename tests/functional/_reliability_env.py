@@ -22,6 +22,7 @@ import threading
 import urllib.error
 import urllib.request
 import uuid
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -104,6 +105,17 @@ class Node:
 
 class Cluster:
     """The namespaces, their interpreter wrappers and an inventory naming them ``calico_nodes``."""
+
+    @classmethod
+    @contextmanager
+    def made(cls, workdir: Path):
+        """A created cluster, destroyed on the way out (what each test module's ``nodes`` fixture yields)."""
+        cluster = cls(workdir)
+        try:
+            cluster.create()
+            yield cluster
+        finally:
+            cluster.destroy()
 
     def __init__(self, workdir: Path):
         self.workdir = workdir

@@ -20,12 +20,8 @@ pytestmark = pytest.mark.skipif(not can_make_namespaces(), reason="needs root, i
 
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory):
-    cluster = Cluster(tmp_path_factory.mktemp("reliability-check"))
-    try:
-        cluster.create()
+    with Cluster.made(tmp_path_factory.mktemp("reliability-check")) as cluster:
         yield cluster
-    finally:
-        cluster.destroy()
 
 
 @pytest.fixture

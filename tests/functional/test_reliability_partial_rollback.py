@@ -51,12 +51,8 @@ class FelixInterferingProxy(EtcdTxnProxy):
 
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory):
-    cluster = Cluster(tmp_path_factory.mktemp("reliability-partial"))
-    try:
-        cluster.create()
+    with Cluster.made(tmp_path_factory.mktemp("reliability-partial")) as cluster:
         yield cluster
-    finally:
-        cluster.destroy()
 
 
 @pytest.fixture

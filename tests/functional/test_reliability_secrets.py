@@ -29,12 +29,8 @@ VERBOSE_MARK = "task path:"  # printed for every task only from -vv on
 
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory):
-    cluster = Cluster(tmp_path_factory.mktemp("reliability-secrets"))
-    try:
-        cluster.create()
+    with Cluster.made(tmp_path_factory.mktemp("reliability-secrets")) as cluster:
         yield cluster
-    finally:
-        cluster.destroy()
 
 
 @pytest.fixture

@@ -398,7 +398,6 @@ fault() {
       # fallback device), so "deleted" is done as what takes it out of the data plane: link down, addresses flushed;
       # the kernel then drops every route through it.
       [ -n "$n" ] || die "fault tunl0 NODE"
-      nsx "$n" ip link del tunl0 2>/dev/null || true
       nsx "$n" ip link set tunl0 down
       nsx "$n" ip addr flush dev tunl0 ;;
     bird)

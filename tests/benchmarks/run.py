@@ -188,10 +188,13 @@ def table(results):
         add("lab: pool change -> last node's routes right", "%.2f s (agent side, %s)" % (
             lab["change_to_last_right_s"], ", ".join(lab["nodes"])))
         add("lab: last node right -> verification read it", "%.2f s (poll interval %s s)" % (
-            lab["last_right_to_noticed_s"], lab["verify_interval_s"]), "within one poll interval",
-            lab["within_one_interval"])
+            lab["last_right_to_noticed_s"], lab["verify_interval_s"]))
         for node, seconds in sorted(lab["per_node_right_to_noticed_s"].items()):
-            add("  %s: right -> read" % node, "%.2f s" % seconds)
+            add("  %s: right -> read = polling wait + one read" % node, "%.2f s = %.2f s + %.2f s (%d attempt(s))" % (
+                seconds, lab["per_node_polling_wait_s"][node], lab["per_node_read_s"][node],
+                lab["per_node_attempts"][node]))
+        add("lab: polling wait (right -> read, less the read)", "%.2f s" % max(lab["per_node_polling_wait_s"].values()),
+            "within one poll interval", lab["within_one_interval"])
     else:
         add("lab: pool change -> last node right; -> verify notices", "not measured (--only without lab)",
             "within one poll interval")

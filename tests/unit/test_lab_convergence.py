@@ -43,3 +43,21 @@ def test_summary_takes_the_first_change_the_last_right_and_the_last_read():
     assert summary["within_one_interval"] is True
     assert lab_convergence.summarize(agents, dict(read_at, node2=at("2026-11-29T01:21:58+00:00")), 2)[
         "within_one_interval"] is False
+
+
+def test_the_polling_wait_is_right_to_noticed_less_the_read_that_noticed():
+    agents = {"node1": (at("2026-11-29T03:48:56.000+00:00"), at("2026-11-29T03:48:58.000+00:00"))}
+    read_at = {"node1": at("2026-11-29T03:49:09.000+00:00")}   # 11 s after right
+    # one attempt of 10.5 s: it started 0.5 s after the routes were right
+    first = lab_convergence.summarize(agents, read_at, 2, {"node1": (1, 10.5)})
+    assert first["per_node_read_s"] == {"node1": 10.5}
+    assert first["per_node_polling_wait_s"] == {"node1": 0.5}
+    assert first["within_one_interval"] is True
+    # three attempts in 34 s with 2 s between them: 10 s a read; 11 s - 10 s = 1 s of wait
+    third = lab_convergence.summarize(agents, read_at, 2, {"node1": (3, 34.0)})
+    assert third["per_node_read_s"] == {"node1": 10.0}
+    assert third["per_node_polling_wait_s"] == {"node1": 1.0}
+    # reads of 5 s: the deciding one started 6 s after the routes were right, more than the 2 s interval
+    slow = lab_convergence.summarize(agents, read_at, 2, {"node1": (1, 5.0)})
+    assert slow["per_node_polling_wait_s"] == {"node1": 6.0}
+    assert slow["within_one_interval"] is False

@@ -17,9 +17,10 @@ import gc
 import ipaddress
 import json
 import re
+from collections import deque
 from functools import partial
-from itertools import chain, repeat
-from operator import is_not, itemgetter
+from itertools import chain, compress, count, repeat
+from operator import contains, eq, is_, is_not, itemgetter, length_hint, lt, not_, setitem
 
 # Standard rtnetlink protocol numbers (iproute2 etc/iproute2/rt_protos). Numbers are mapped to these names so a
 # node whose rt_protos lacks an entry (prints "12") and one that has it (prints "bird") normalise alike.
@@ -118,52 +119,215 @@ def _finish_route(route):
     return route
 
 
-# --------------------------------------------------------------------------------------------------- routes, JSON
-# The keys of an ordinary route (no via object, next hops, metrics or cache): such routes take the fast path below,
-# which builds the same result as the general one with fewer calls (it is run once per route: 100k routes a table).
-_PLAIN_JSON_KEYS = frozenset(("type", "dst", "gateway", "dev", "protocol", "scope", "prefsrc", "metric", "flags",
-                              "table"))
-_PROTOCOL_NAMES = {}  # memo of normalise_protocol for the few protocol values a table has
+# --------------------------------------------------------------------------------------------------- routes, bulk
+# A table is mostly ordinary routes: a destination, maybe a type, gateway, device, protocol, scope, source, metric,
+# table and flags, nothing else (100k of them on a big cluster). Both forms take those in bulk, by C-level iteration
+# (map, zip, dict.copy/update, one compiled regex per text line): each JSON object updates a copy of a template,
+# each text line's regex groups go to _route; then _normalise_bulk rewrites the few values that normalisation
+# changes. Anything else (next hops, metrics, cache, a 'via' object, a value of an unexpected type, a line the regex
+# does not fit) goes through the general parsers further down, which decide and name what is wrong; the results are
+# merged back in table order. Whatever the bulk path takes, the general parsers would have parsed without error to
+# the same result (tests/unit/test_iproute_parse_bulk.py compares them).
+class _ProtocolNames(dict):
+    """Memo of normalise_protocol for the few protocol values a table has (only str and None are looked up)."""
 
-
-def _protocol(value):
-    try:
-        return _PROTOCOL_NAMES[value]
-    except KeyError:
-        name = _PROTOCOL_NAMES[value] = normalise_protocol(value)
+    def __missing__(self, value):
+        name = self[value] = normalise_protocol(value)
         return name
-    except TypeError:  # not hashable: let normalise_protocol say what it makes of it
-        return normalise_protocol(value)
 
 
+_PROTOCOL_NAMES = _ProtocolNames()
+
+
+def _normalise_bulk(routes, dst, protocol, table, flags):
+    """Normalise the bulk *routes* in place, given their raw values by column (*dst* and *flags*: lists, normalised
+    in place too, so that the caller can check the destinations). Only the values that change are written: "default"
+    and host routes, numbered protocols that have a name, table "main", several flags. This cannot fail."""
+    for i in compress(count(), map(not_, map(contains, dst, repeat("/")))):
+        dst[i] = routes[i]["dst"] = _normalise_dst(dst[i])
+    renamed = frozenset(value for value in set(protocol) if _PROTOCOL_NAMES[value] != value)  # "12" -> "bird"
+    if renamed:
+        for i in compress(count(), map(renamed.__contains__, protocol)):
+            routes[i]["protocol"] = _PROTOCOL_NAMES[protocol[i]]
+    if "main" in table:
+        for i in compress(count(), map(eq, table, repeat("main"))):
+            routes[i]["table"] = None  # "main" is what an unqualified `ip route` shows; keep text and JSON alike
+    for i in _multi_flags(flags):
+        flags[i] = routes[i]["flags"] = sorted(set(flags[i]))
+
+
+def _multi_flags(flags):
+    """Positions of the routes with more than one flag (a handful, if any)."""
+    return compress(count(), map(lt, repeat(1), map(len, flags)))
+
+
+def _merge(size, positions, routes, others):
+    """The table in order: *routes* at *positions*, each ``(position, route)`` of *others* at its own."""
+    table = [None] * size
+    deque(map(setitem, repeat(table), positions, routes), 0)
+    for position, route in others:
+        table[position] = route
+    return list(filter(None, table))  # (text: blank and continuation lines leave gaps)
+
+
+# JSON: an ordinary route object has only the keys of this template (no 'via' object, next hops, metrics, cache,
+# ...), which gives the value of a missing one. The values of some must have these types (str, int: what iproute2
+# prints); the template's value of each of those is None, so dict.get on the object gives the route's value.
+_JSON_ROUTE = {"dst": None, "type": "unicast", "gateway": None, "dev": None, "protocol": None, "scope": None,
+               "prefsrc": None, "metric": None, "table": None, "flags": None}
+_NONE = type(None)
+_CHECKED_JSON_KEYS = ("dst", "gateway", "protocol", "metric", "table", "flags")
+_CHECKED_JSON_TYPES = (frozenset((str,)), None, frozenset((str, _NONE)), frozenset((int, _NONE)),
+                       frozenset((str, _NONE)), frozenset((list, _NONE)))
+_EMPTY_DICT, _EMPTY_LIST = {}, []  # (only ever copied)
+_HARMLESS_JSON_VALUES = ("0.0.0.0/0", None, None, None, None, None)  # (by _CHECKED_JSON_KEYS)
+# A protocol the bulk path takes: a number that int() takes whatever the limit on digits, or a name that starts with
+# a letter (normalise_protocol keeps it as it is). Anything else goes route by route, where it always went.
+_PROTOCOL_WORD = r"[0-9]{1,10}|[A-Za-z][A-Za-z0-9_.-]*"
+_PLAIN_PROTOCOL = re.compile(_PROTOCOL_WORD).fullmatch
+
+
+def _unexpected(column, types):
+    """Positions in *column* of the values whose type is not one of *types*."""
+    if types.issuperset(map(type, column)):
+        return ()
+    return compress(count(), map(not_, map(types.__contains__, map(type, column))))
+
+
+def _odd_json_routes(routes, columns):
+    """Positions of the routes that are not ordinary after all: a key beyond the template's (or no 'dst': its type
+    is None), a value of an unexpected type."""
+    odd = set()
+    if max(map(len, routes), default=0) > len(_JSON_ROUTE):
+        odd.update(compress(count(), map(lt, repeat(len(_JSON_ROUTE)), map(len, routes))))
+    for column, types in zip(columns, _CHECKED_JSON_TYPES):
+        if types is not None:
+            odd.update(_unexpected(column, types))
+    return odd
+
+
+def _unusual_json_values(columns):
+    """Positions of the routes (whose values have the expected types) that are not ordinary after all: several flags
+    that are not all strings (they are sorted: let _finish_route fail), a protocol normalise_protocol might refuse."""
+    protocol, flags = columns[2], columns[-1]
+    odd = set(i for i in compress(count(), map(lt, repeat(1), map(length_hint, flags)))
+              if not all(map(isinstance, flags[i], repeat(str))))
+    unusual = frozenset(value for value in set(protocol) if value is not None and not _PLAIN_PROTOCOL(value))
+    if unusual:
+        odd.update(compress(count(), map(unusual.__contains__, protocol)))
+    return odd
+
+
+def _make_harmless(columns, positions):
+    for i in positions:
+        for column, value in zip(columns, _HARMLESS_JSON_VALUES):
+            column[i] = value
+
+
+def _routes_from_json(data):
+    routes = list(map(dict.copy, repeat(_JSON_ROUTE, len(data))))
+    deque(map(dict.update, routes, data), 0)
+    columns = [list(map(dict.get, data, repeat(key))) for key in _CHECKED_JSON_KEYS]
+    # The routes that are not ordinary stay in the table with harmless values in the columns, and _route_from_json's
+    # routes replace them in the end: no pass over the table to leave them out and put them back.
+    odd = _odd_json_routes(routes, columns)
+    _make_harmless(columns, odd)
+    unusual = _unusual_json_values(columns)
+    _make_harmless(columns, unusual)
+    odd = sorted(odd | unusual)
+    dst, gateway, protocol, _metric, table, flags = columns
+    deque(map(setitem, routes, repeat("metrics"), map(dict.copy, repeat(_EMPTY_DICT, len(routes)))), 0)
+    deque(map(setitem, routes, repeat("nexthops"), map(list.copy, repeat(_EMPTY_LIST, len(routes)))), 0)
+    for i in compress(count(), map(is_, flags, repeat(None))):
+        flags[i] = routes[i]["flags"] = []  # (the others are the parsed JSON's own lists, each used once)
+    _normalise_bulk(routes, dst, protocol, table, flags)
+    for i in odd:
+        routes[i] = _route_from_json(data[i], i)
+    if not _addresses_ok(dst, gateway):
+        _check_each_address(routes)
+    elif odd:
+        _check_addresses([routes[i] for i in odd])
+    return routes
+
+
+# Text: the line of an ordinary route as iproute2 prints it (ip/iproute.c print_route: type, destination, gateway,
+# device, table, protocol, scope, source, metric, flags; one space apart, maybe one at the end). Destination and
+# gateway must be IPv4 (those routes need no _check_addresses), a metric a u32; an IPv6 or unusual line goes route
+# by route. The value words are split() words: \S is what str.split() does not split on.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4_ASCII = r"\.".join((_OCTET,) * 4)  # unrolled: sre runs a {3} repeat of a group markedly slower
+_PREFIX_LENGTH = r"(?:3[0-2]|[12]?[0-9])"
+_TEXT_ROUTE = re.compile(
+    r"(?:(%s) |)(default|%s(?:/%s|))(?: via (%s)|)(?: dev (\S+)|)(?: table (\S+)|)(?: proto (%s)|)(?: scope (\S+)|)"
+    r"(?: src (\S+)|)(?: metric ([0-9]{1,10})|)((?: (?:%s))*) ?" % (
+        "|".join(sorted(ROUTE_TYPES)), _IPV4_ASCII, _PREFIX_LENGTH, _IPV4_ASCII, _PROTOCOL_WORD,
+        "|".join(sorted(ROUTE_FLAGS, key=lambda word: (-len(word), word))))).fullmatch
+_GROUPS = type(re.match("", "")).groups
+_DEFAULT_TYPE = {None: "unicast"}.get  # _DEFAULT_TYPE(type, type)
+_ELLIPSES = ("...", "\u2026")
+
+
+def _routes_from_text(output):
+    if "  " in output:
+        output = output.replace("  ", " ")  # iproute2 3.x (CentOS 7, the seed report) pads some words: same words
+    lines = output.splitlines()
+    matches = list(map(_TEXT_ROUTE, lines))
+    if all(matches):
+        return _routes_from_matches(matches)
+    others = [(i, _parse_text_route(i + 1, words)) for i, words in _route_lines(lines, matches)]
+    routes = _routes_from_matches(list(filter(None, matches)))
+    _check_addresses([route for _i, route in others])  # (the regex took only IPv4 destinations and gateways)
+    return _merge(len(lines), compress(count(), matches), routes, others)
+
+
+def _routes_from_matches(matches):
+    if not matches:
+        return []
+    type_, dst, gateway, dev, table, protocol, scope, prefsrc, metric, flags = zip(*map(_GROUPS, matches))
+    dst, metric = list(dst), list(metric)
+    for i in compress(count(), metric):  # (the routes that have one)
+        metric[i] = int(metric[i])
+    flags = list(map(str.split, flags))
+    routes = list(map(_route, dst, map(_DEFAULT_TYPE, type_, type_), gateway, dev, protocol, scope, prefsrc, metric,
+                      table, flags))
+    _normalise_bulk(routes, dst, protocol, table, flags)
+    return routes
+
+
+def _route(dst, type_, gateway, dev, protocol, scope, prefsrc, metric, table, flags):
+    return {"dst": dst, "type": type_, "gateway": gateway, "dev": dev, "protocol": protocol, "scope": scope,
+            "prefsrc": prefsrc, "metric": metric, "table": table, "flags": flags, "metrics": {}, "nexthops": []}
+
+
+def _route_lines(lines, matches):
+    """``[(index, words)]`` of the routes the regex did not take, in order, joining multipath continuation lines
+    (``\\tnexthop ...``); a line the regex took but that has continuation lines is taken back: None in *matches*."""
+    others = {}
+    current = None  # index of the route line that a continuation line belongs to
+    last = -1
+    for index in list(compress(count(), map(not_, matches))):
+        if index > last + 1:
+            current = index - 1  # the line before is one the regex took
+        last = index
+        raw = lines[index]
+        words = raw.split()
+        if not words or (len(words) == 1 and words[0] in _ELLIPSES):
+            continue  # blank lines and the ellipsis people leave in pasted output
+        if words[0] == "nexthop" and raw[:1] in (" ", "\t"):
+            if current is None:
+                raise IprouteParseError("routes: line %d: 'nexthop' continuation with no route before it" % (index + 1))
+            if current not in others:
+                matches[current] = None
+                others[current] = lines[current].split()
+            others[current].extend(words)
+            continue
+        current = index
+        others[index] = words
+    return sorted(others.items())
+
+
+# --------------------------------------------------------------------------------------------- routes, one by one
 def _route_from_json(obj, index):
-    if obj.keys() <= _PLAIN_JSON_KEYS and "dst" in obj:
-        get = obj.get
-        dst = obj["dst"]
-        if dst.__class__ is not str:
-            dst = str(dst)
-        if dst == "default":
-            dst = "0.0.0.0/0"
-        elif "/" not in dst:
-            dst += "/128" if ":" in dst else "/32"
-        protocol, metric, table, flags = get("protocol"), get("metric"), get("table"), get("flags")
-        if table is not None:
-            table = str(table)
-            if table == "main":
-                table = None
-        if flags:
-            flags = sorted(set(flags)) if len(flags) > 1 else list(flags)
-        else:
-            flags = []
-        return {"dst": dst, "type": get("type", "unicast"), "gateway": get("gateway"), "dev": get("dev"),
-                "protocol": None if protocol is None else _protocol(protocol), "scope": get("scope"),
-                "prefsrc": get("prefsrc"),
-                "metric": None if metric is None else _as_int(metric, "metric", index), "table": table,
-                "flags": flags, "metrics": {}, "nexthops": []}
-    return _route_from_json_general(obj, index)
-
-
-def _route_from_json_general(obj, index):
     unknown = sorted(set(obj) - _ROUTE_JSON_KEYS)
     if unknown:
         raise IprouteParseError("routes: JSON route %d (%s) has unknown field(s) %s" % (
@@ -220,58 +384,31 @@ def _as_int(value, field, index):
         raise IprouteParseError("routes: route %d field '%s' is %r, not a number" % (index, field, value))
 
 
-# --------------------------------------------------------------------------------------------------- routes, text
-_ELLIPSES = ("...", "\u2026")
-
-
-def _route_lines(text):
-    """``[(line_number, [words])]``, one per route, joining multipath continuation lines (``\\tnexthop ...``)."""
-    result = []
-    append = result.append
-    current = None
-    for number, raw in enumerate(text.splitlines(), 1):
-        words = raw.split()
-        if not words or (len(words) == 1 and words[0] in _ELLIPSES):
-            continue  # blank lines and the ellipsis people leave in pasted output
-        if words[0] == "nexthop" and raw[:1] in (" ", "\t"):
-            if current is None:
-                raise IprouteParseError("routes: line %d: 'nexthop' continuation with no route before it" % number)
-            current[1].extend(words)
-            continue
-        current = (number, words)
-        append(current)
-    return result
-
-
 def _parse_text_route(number, words):
-    route = {"dst": None, "type": "unicast", "gateway": None, "dev": None, "protocol": None, "scope": None,
-             "prefsrc": None, "metric": None, "table": None, "flags": [], "metrics": {}, "nexthops": []}
+    route = _empty_route()
     target = route  # where value words go: the route, then each "nexthop" entry
-    count = len(words)
+    count_ = len(words)
     i = 0
     if words[0] in ROUTE_TYPES:
         route["type"] = words[0]
         i = 1
-    if i >= count:
+    if i >= count_:
         raise IprouteParseError("routes: line %d: route type '%s' with no destination" % (number, words[0]))
     dst = words[i]
-    if dst == "default":
-        route["dst"] = "0.0.0.0/0"
-    elif ("." in dst or ":" in dst) and _PREFIX_MATCH(dst) is not None:  # _looks_like_prefix, inlined
-        route["dst"] = dst if "/" in dst else dst + ("/128" if ":" in dst else "/32")
-    else:
+    if dst != "default" and not _looks_like_prefix(dst):
         raise IprouteParseError("routes: line %d: '%s' is not a route destination (expected a prefix or "
                                 "'default'; is this `ip route` output?)" % (number, dst))
+    route["dst"] = _normalise_dst(dst)
     i += 1
-    while i < count:
+    while i < count_:
         word = words[i]
         key = _ROUTE_VALUE_WORDS.get(word)
         if key is not None and word != "via":  # the common case first: "dev X", "proto Y", "scope Z", ...
-            if i + 1 >= count:
+            if i + 1 >= count_:
                 raise IprouteParseError("routes: line %d: '%s' is missing its value" % (number, word))
             value = words[i + 1]
             if key == "protocol":
-                value = _protocol(value)
+                value = _PROTOCOL_NAMES[value]
             elif key == "metric" or key == "weight":
                 value = _as_int(value, key, number)
             if target is route or key in _NEXTHOP_TEXT_KEYS:
@@ -279,7 +416,7 @@ def _parse_text_route(number, words):
             i += 2
         elif word == "via":
             i += 1
-            if i < count and words[i] in ("inet", "inet6"):
+            if i < count_ and words[i] in ("inet", "inet6"):
                 i += 1  # "via inet6 fe80::1": an explicit address family
             target["gateway"] = _value(words, i, number, "via")
             i += 1
@@ -297,9 +434,7 @@ def _parse_text_route(number, words):
             raise IprouteParseError("routes: line %d: lightweight tunnel 'encap' routes are not supported" % number)
         else:
             raise IprouteParseError("routes: line %d: unknown word '%s' in route %s" % (number, word, dst))
-    if route["nexthops"] or route["table"] is not None or len(route["flags"]) > 1:
-        _finish_route(route)  # (nothing to do for the others: no next hops, table or flags to sort)
-    return route
+    return _finish_route(route)
 
 
 def _value(words, i, number, keyword):
@@ -327,12 +462,13 @@ def _looks_like_prefix(word):
     return ("." in word or ":" in word) and _PREFIX_MATCH(word) is not None
 
 
+# ------------------------------------------------------------------------------------------------------ addresses
 _IPV4 = r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _IPV4_ADDRESS = re.compile(r"^%s$" % _IPV4).match
-# What nearly every route has, for the bulk check in _check_addresses: an IPv4 prefix no longer than /32 and an IPv4
-# gateway. Each accepts a subset of what _is_address accepts (fullmatch: no trailing newline either).
-_IPV4_PREFIX_ONLY = re.compile(r"%s/(?:3[0-2]|[12]?\d)" % _IPV4).fullmatch
-_IPV4_ADDRESS_ONLY = re.compile(_IPV4).fullmatch
+# What nearly every route has, for the bulk check in _addresses_ok: lines of IPv4 prefixes no longer than /32 and of
+# IPv4 gateways (subn removes each valid line). Each line they take is one _is_address accepts (ASCII digits).
+_IPV4_PREFIX_LINES = partial(re.compile(r"^%s/%s\n" % (_IPV4_ASCII, _PREFIX_LENGTH), re.M).subn, "")
+_IPV4_ADDRESS_LINES = partial(re.compile(r"^%s\n" % _IPV4_ASCII, re.M).subn, "")
 _DST, _GATEWAY, _NEXTHOPS = itemgetter("dst"), itemgetter("gateway"), itemgetter("nexthops")
 _NOT_NONE = partial(is_not, None)
 
@@ -351,18 +487,32 @@ def _is_address(text, max_prefix=None):
     return _IPV4_ADDRESS(address) is not None and (max_prefix is None or int(prefix) <= max_prefix)
 
 
-def _check_addresses(routes):
-    # One pass after parsing, so both parsers (and their fast paths) refuse the same garbage: later steps do
-    # arithmetic on these addresses and must never meet a destination such as 10.0.0.0/33 or "pod-net".
-    # First in bulk, for the all-IPv4 table nearly every node has: map/filter over itemgetters run the regexes
-    # without a Python-level step per route (a little over half the time of the loop below on 100k routes). Anything
-    # else (IPv6, a non-string, garbage) goes through the loop, which decides and names the culprit.
+def _addresses_ok(dsts, gateways):
+    """Whether every destination is an IPv4 prefix and every gateway (None: none) an IPv4 address: the check in bulk,
+    for the all-IPv4 table nearly every node has. One regex pass over each column joined in lines (no Python-level
+    step, nor even a call, per route); a value with a newline of its own makes one line more than there are values.
+    The first value alone first: an IPv6 table fails there, not after a pass over it all."""
+    gateways = list(filter(_NOT_NONE, gateways))
     try:
-        if all(map(_IPV4_PREFIX_ONLY, map(_DST, routes))) and all(map(_IPV4_ADDRESS_ONLY, filter(
-                _NOT_NONE, map(_GATEWAY, chain(routes, chain.from_iterable(map(_NEXTHOPS, routes))))))):
-            return
-    except TypeError:
-        pass
+        for values, lines in ((dsts, _IPV4_PREFIX_LINES), (gateways, _IPV4_ADDRESS_LINES)):
+            for some in (values[:1], values):
+                if some and lines("\n".join(some) + "\n") != ("", len(some)):
+                    return False
+    except TypeError:  # a value that is no string
+        return False
+    return True
+
+
+def _check_addresses(routes):
+    # After parsing, so both parsers (and the bulk path) refuse the same garbage: later steps do arithmetic on these
+    # addresses and must never meet a destination such as 10.0.0.0/33 or "pod-net".
+    gateways = map(_GATEWAY, chain(routes, chain.from_iterable(map(_NEXTHOPS, routes))))
+    if not _addresses_ok(list(map(_DST, routes)), gateways):
+        _check_each_address(routes)
+
+
+def _check_each_address(routes):
+    # Whatever _addresses_ok does not take (IPv6, a non-string, garbage): decide, and name the first culprit.
     for route in routes:
         if not _is_address(route["dst"], 128 if ":" in route["dst"] else 32):
             raise IprouteParseError("routes: destination %r is not an IPv4 or IPv6 prefix" % route["dst"])
@@ -381,10 +531,9 @@ def parse_routes(output):
     gc.disable()
     try:
         if fmt == "json":
-            routes = [_route_from_json(obj, i) for i, obj in enumerate(_load_json(output, "routes"))]
+            routes = _routes_from_json(_load_json(output, "routes"))
         else:
-            routes = [_parse_text_route(number, words) for number, words in _route_lines(output)]
-        _check_addresses(routes)
+            routes = _routes_from_text(output)
     finally:
         if collecting:
             gc.enable()

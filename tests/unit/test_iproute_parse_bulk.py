@@ -6,7 +6,8 @@ object, ``_parse_text_route`` on each text route, then ``_check_addresses``): wh
 bulk path. Each comparison also checks that the bulk path really took the ordinary routes (else it proves nothing).
 """
 
-# pylint: disable=protected-access,redefined-outer-name  (the private parsers on purpose; pytest fixtures)
+# The private parsers on purpose; pytest fixtures as arguments.
+# pylint: disable=protected-access,redefined-outer-name
 
 from __future__ import annotations
 

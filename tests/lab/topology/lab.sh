@@ -213,6 +213,9 @@ up() {
   [ ! -e "$STATE/made" ] || die "a lab is already up ($STATE/made exists): run 'lab.sh down' first"
   NODES=$(scenario_nodes "$scenario")
   IMAGE=${LAB_NODE_IMAGE:-$("$LAB_DIR/platform/labhost" image)}
+  # The logs are the last topology's until the next `up` (readable after `down`): a new topology starts new ones,
+  # so that timings read from them (tests/benchmarks/lab_convergence.py) see only this topology's events.
+  rm -rf "$LOGS"
   mkdir -p "$STATE" "$LOGS"
   : >"$STATE/made"
   printf 'scenario=%s\nflavour=%s\nnodes="%s"\netcd=%s\nlogs=%s\n' \

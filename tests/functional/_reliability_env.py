@@ -18,14 +18,14 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import urllib.error
 import urllib.request
 import uuid
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+from _loopback_http import LoopbackHTTPServer
 from conftest import COLLECTIONS, FELIX_TEXT, IPV6_POOL_TEXT, POOL_KEY, POOL_TEXT, POOLS, REPO
 
 NS_PREFIX = "k8snet-rel-"
@@ -50,7 +50,7 @@ def _ip(*args, check=True):
     return subprocess.run(["ip", *args], check=check, capture_output=True, text=True)
 
 
-class EtcdTxnProxy:
+class EtcdTxnProxy(LoopbackHTTPServer):
     """An HTTP proxy in front of etcd's JSON gateway, so that a real Ansible process can be made to lose a race:
     `on_txn(body)` runs before each POST /v3/kv/txn is forwarded (a third party writing in between). Everything
     else passes through unchanged."""
@@ -77,14 +77,7 @@ class EtcdTxnProxy:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler)
 
 
 class Node:

@@ -19,8 +19,10 @@ from __future__ import annotations
 import copy
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from _loopback_http import LoopbackHTTPServer
 
 KINDS = {"ippools": "IPPool", "felixconfigurations": "FelixConfiguration", "blockaffinities": "BlockAffinity",
          "installations": "Installation"}
@@ -31,7 +33,7 @@ def status(code: int, reason: str, message: str) -> Dict[str, Any]:
             "reason": reason, "code": code}
 
 
-class KubeAPIStandIn:
+class KubeAPIStandIn(LoopbackHTTPServer):
     def __init__(self, token: str, groups: List[Tuple[str, str]]):
         self.token = token
         self.groups = groups
@@ -46,14 +48,7 @@ class KubeAPIStandIn:
         # resourceVersion replaced ("from", None for a create) and the one written ("to").
         self.history: List[Dict[str, Any]] = []
         handler = self._handler()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(handler)
 
     def next_version(self) -> str:
         self.version += 1

@@ -11,10 +11,18 @@ version_added: 0.1.0
 description:
   - Takes what M(k8snet.calico.node_routes_info) returned on each host and the cluster's Calico data (nodes with
     their BGP address and prefix, block affinities, pools) and says, per host and per remote block, whether the
-    route is right for the pool's IPIP mode, and what is wrong when it is not.
+    route is right for the mode of the block's own pool, and what is wrong when it is not.
   - A remote block owned by node O must be routed C(via O dev tunl0 onlink) with IPIP C(Always); with
     C(CrossSubnet), directly via O when O is inside the local node's recorded subnet and through the tunnel
     otherwise. The local node's recorded prefix decides, as in Calico, so a C(/32) node address tunnels everything.
+  - A block of a pool using VXLAN (C(vxlan_mode) V(Always), or V(CrossSubnet) across subnets) must be routed
+    C(dev vxlan.calico onlink), the routes Felix programs; the next hop is checked against O's VXLAN tunnel address
+    only when O(nodes) gives it (C(vxlan_tunnel_address)). A pool with neither IPIP nor VXLAN needs a direct route
+    within the subnet; across subnets nothing unencapsulated can work.
+  - Each block entry names its pool (C(pool)). O(scope) limits which pools' blocks decide a node's C(ok); blocks of
+    other pools are still judged by their own pool's mode and listed with C(in_scope=false), and their bad ones are
+    counted in C(blocks_bad_out_of_scope), a warning rather than a failure. The role verifies a change with
+    O(pools) as they are after the change and O(scope) the pools it changed; its diagnosis judges every pool.
   - Block owners come from the affinities and, for blocks missing there, from each host's own blackhole route.
     Hosts are matched to Calico nodes by address.
   - Causes are V(ok), V(via_gateway), V(missing), V(wrong_next_hop), V(wrong_device), V(not_onlink), V(linkdown) and
@@ -37,12 +45,24 @@ options:
     elements: dict
     default: []
   pools:
-    description: Pools with C(cidr) and C(ipip_mode) (V(Always), V(CrossSubnet), V(Never)).
+    description:
+      - Pools with C(cidr), C(ipip_mode) and C(vxlan_mode) (each V(Always), V(CrossSubnet) or V(Never); missing
+        means V(Never)) and C(name), as M(k8snet.calico.ippool_info) returns them. Each block is judged by the pool
+        that contains it; a block in no pool as one without encapsulation.
     type: list
     elements: dict
     default: []
+  scope:
+    description:
+      - Names or CIDRs of the pools whose blocks decide each node's C(ok), C(converged), C(blocks_ok) and
+        C(blocks_bad). Every entry must name one of O(pools).
+      - Unset means every pool.
+    type: list
+    elements: str
   mode:
-    description: IPIP mode to verify against instead of each pool's own C(ipip_mode).
+    description:
+      - IPIP mode to judge every block against instead of its own pool's C(ipip_mode) and C(vxlan_mode) (as if
+        every pool had that IPIP mode and no VXLAN). For callers that want one mode; the role does not use it.
     type: str
     choices: [Always, CrossSubnet, Never]
   tunnel_device:
@@ -61,6 +81,13 @@ EXAMPLES = r"""
          | k8snet.calico.ipip_verdict(nodes=pools_info.nodes, affinities=pools_info.affinities,
                                       pools=pools_info.pools) }}
   run_once: true
+
+- name: Judge one host after changing only the pool ipip-pool (the other pools' blocks are warnings)
+  ansible.builtin.set_fact:
+    ipip_check: >-
+      {{ {inventory_hostname: node_routes}
+         | k8snet.calico.ipip_verdict(nodes=pools_info.nodes, affinities=pools_info.affinities,
+                                      pools=pools_after, scope=['ipip-pool']) }}
 """
 
 RETURN = r"""
@@ -71,7 +98,8 @@ _value:
     ok: {description: True when every host is fine., type: bool}
     hosts_ok: {description: Number of hosts without problems., type: int}
     hosts_bad: {description: Number of hosts with at least one problem., type: int}
-    causes: {description: Number of remote block routes per cause., type: dict}
+    causes: {description: Number of remote block routes in scope per cause., type: dict}
+    blocks_bad_out_of_scope: {description: Number of bad routes to blocks of pools outside O(scope)., type: int}
     nodes:
       description: One entry per host, sorted by host name.
       type: list
@@ -85,25 +113,38 @@ _value:
         problems: {description: Tunnel device problems., type: list, elements: str}
         tunnel: {description: The tunnel device's state from node_routes_info., type: dict}
         blocks:
-          description: Per remote block, C(block), C(owner), C(owner_ip), C(mode), C(cause), C(detail).
+          description:
+            - Per remote block, C(block), C(owner), C(owner_ip), C(pool) (the name of the pool that holds the block,
+              or its CIDR), C(mode) (the pool's IPIP mode), C(vxlan_mode), C(in_scope), C(cause), C(detail),
+              C(converged).
+            - A route to a block no node owns is an entry with C(cause=stale) and C(owner=null).
           type: list
           elements: dict
-        blocks_ok: {description: Number of remote blocks routed right., type: int}
-        blocks_bad: {description: Number of remote blocks routed wrong., type: int}
-        first_bad: {description: The first wrong block entry, or null., type: dict}
+        blocks_ok: {description: Number of remote blocks in scope routed right., type: int}
+        blocks_bad: {description: Number of remote blocks in scope routed wrong., type: int}
+        blocks_bad_out_of_scope:
+          description: Number of remote blocks of pools outside O(scope) routed wrong (a warning, not a failure).
+          type: int
+        problems_out_of_scope:
+          description: Tunnel device problems that matter only to pools outside O(scope).
+          type: list
+          elements: str
+        first_bad:
+          description: The first wrong block entry in scope; null when there is none.
+          type: dict
 """
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.k8snet.calico.plugins.plugin_utils._verdict import VerdictInputError, verdict
 
 
-def ipip_verdict(hosts, nodes=None, affinities=None, pools=None, mode=None, tunnel_device="tunl0"):
+def ipip_verdict(hosts, nodes=None, affinities=None, pools=None, mode=None, tunnel_device="tunl0", scope=None):
     if not isinstance(hosts, dict):
         raise AnsibleFilterError("ipip_verdict: input must be a dict of host -> node_routes_info result, got %s"
                                  % type(hosts).__name__)
     try:
         return verdict(hosts, calico_nodes=nodes, affinities=affinities, pools=pools, mode=mode,
-                       tunnel_device=tunnel_device,
+                       tunnel_device=tunnel_device, scope=scope,
                        tunnel_addresses=dict((n["name"], n.get("ipip_tunnel_address")) for n in nodes or []
                                              if n.get("ipip_tunnel_address")))
     except VerdictInputError as exc:

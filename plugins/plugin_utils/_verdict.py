@@ -15,8 +15,18 @@ What is expected of a route to a remote block owned by node O (address ip_O) on 
 - the block's pool has IPIP ``Always``: ``via ip_O dev tunl0 onlink``;
 - ``CrossSubnet``: ``via ip_O`` on N's uplink when ip_O is inside N's own subnet (the prefix recorded for N in the
   datastore decides, exactly as Calico does), else the tunnel route;
-- no IPIP: ``via ip_O`` directly when same-subnet; a remote subnet has no correct unencapsulated route (the route
-  via the default gateway is the incident), so such blocks are reported as ``via_gateway`` or ``missing``.
+- VXLAN (the pool's ``vxlan_mode``, IPIP ``Never``; Felix owns these routes, calico-facts §3): ``via <O's VXLAN
+  tunnel address> dev vxlan.calico onlink`` with ``Always``, and with ``CrossSubnet`` when O is in another subnet
+  (same subnet: ``via ip_O`` on the uplink). The gateway is checked only when the datastore gives O's VXLAN tunnel
+  address (``vxlan_tunnel_address`` of the node);
+- no encapsulation: ``via ip_O`` directly when same-subnet; a remote subnet has no correct unencapsulated route (the
+  route via the default gateway is the incident), so such blocks are reported as ``via_gateway`` or ``missing``.
+
+Each block is judged by the mode of ITS OWN pool (the pools as they are after the change being verified), and says
+which pool that is (``pool``: its name, or its CIDR). A *scope* (pool names or CIDRs; default: every pool) says which
+pools' blocks decide a node's ``ok``, ``converged`` and ``blocks_bad``: blocks of other pools are still judged and
+listed (``in_scope: false``), their bad ones counted apart (``blocks_bad_out_of_scope``), a warning and not a
+failure. A run that changed some pools verifies those; what is wrong on a pool it did not touch is not its doing.
 
 Each block also says whether it is ``converged``: whether the node shows what Calico programs in that mode, healthy
 or not. Verifying IPIP waits for every block to be ``ok``; verifying a rollback to no IPIP waits for convergence (the
@@ -26,6 +36,8 @@ tunnel routes gone, the incident's routes back).
 from __future__ import annotations
 
 import gc
+
+from ansible_collections.k8snet.calico.plugins.module_utils._route_classify import VXLAN_DEVICE
 
 try:
     import netaddr
@@ -57,13 +69,14 @@ def _net(value, field):
         raise VerdictInputError("%s: %r is not a CIDR" % (field, value))
 
 
-def cluster_layout(calico_nodes, affinities, pools, hosts):
+def cluster_layout(calico_nodes, affinities, pools, hosts, scope=None):
     """Who owns which block and at which address, merged from the datastore and from the nodes themselves.
 
-    ``calico_nodes``: ``[{name, ipv4_address: "10.39.0.110/24", ...}]`` from the datastore (may be empty).
-    ``affinities``: ``[{node, cidr}]`` (may be empty). ``pools``: ``[{cidr, ipip_mode}]``.
-    ``hosts``: ``{inventory_host: node_routes_info result}``. A host is matched to its Calico node by address;
-    blocks not in the affinities are taken from each host's own blackhole routes.
+    ``calico_nodes``: ``[{name, ipv4_address: "10.39.0.110/24", vxlan_tunnel_address, ...}]`` from the datastore
+    (may be empty). ``affinities``: ``[{node, cidr}]`` (may be empty). ``pools``: ``[{name, cidr, ipip_mode,
+    vxlan_mode}]``. ``hosts``: ``{inventory_host: node_routes_info result}``. A host is matched to its Calico node by
+    address; blocks not in the affinities are taken from each host's own blackhole routes. ``scope``: pool names or
+    CIDRs whose blocks decide (None: every pool).
     """
     nodes = {}
     for node in calico_nodes or []:
@@ -71,6 +84,9 @@ def cluster_layout(calico_nodes, affinities, pools, hosts):
             continue
         address = _net(node["ipv4_address"], "nodes[%s].ipv4_address" % node.get("name"))
         nodes[node["name"]] = _node_record(node["name"], address)
+        if node.get("vxlan_tunnel_address"):
+            nodes[node["name"]]["vtep"] = str(_ip(node["vxlan_tunnel_address"],
+                                                  "nodes[%s].vxlan_tunnel_address" % node["name"]))
     by_ip = dict((n["ip"], n) for n in nodes.values())
     for host, facts in sorted(hosts.items()):
         addresses = facts.get("addresses") or []
@@ -96,23 +112,59 @@ def cluster_layout(calico_nodes, affinities, pools, hosts):
         for route in (facts or {}).get("routes") or []:
             if route.get("kind") == "own_block":
                 owners.setdefault(route["dst"], node["name"])
-    pool_list = []
-    for pool in pools or []:
-        mode = pool.get("ipip_mode") or "Never"
-        if mode not in IPIP_MODES:
-            raise VerdictInputError("pools[%s].ipip_mode: %r is not one of %s" % (
-                pool.get("cidr"), mode, ", ".join(IPIP_MODES)))
-        pool_list.append((_net(pool["cidr"], "pools[].cidr"), mode))
-    block_modes = {}
+    pool_list = pool_table(pools, scope)
+    block_pools = {}  # block CIDR string -> (pool, ipip_mode, vxlan_mode, in_scope)
+    outside = (None, "Never", "Never", scope is None)  # a block in no pool: no encapsulation
     for block in owners:
         network = networks.get(block)
         if network is None:
             network = networks[block] = _net(block, "block")
-        block_modes[block] = next((mode for pool, mode in pool_list if network in pool), "Never")
+        block_pools[block] = next((entry[1:] for entry in pool_list if network in entry[0]), outside)
         owner = nodes.get(owners[block])
         if owner is not None:
             owner["blocks"].append(network)
-    return {"nodes": nodes, "owners": owners, "block_modes": block_modes, "networks": networks}
+    return {"nodes": nodes, "owners": owners, "block_pools": block_pools, "networks": networks,
+            "pool_list": pool_list, "outside": outside}
+
+
+def pool_table(pools, scope=None):
+    """``[(network, pool, ipip_mode, vxlan_mode, in_scope)]``, one per pool.
+
+    ``pool`` is the pool's name, or its CIDR when it has none (Calico v2). A pool with both IPIP and VXLAN (Calico
+    refuses it; ippool_info names the trap ``ipip_and_vxlan``) is judged as IPIP. Every *scope* entry must name a
+    pool (by name or CIDR).
+    """
+    pool_list, known = [], {}
+    for pool in pools or []:
+        network = _net(pool.get("cidr"), "pools[].cidr")
+        modes = []
+        for field in ("ipip_mode", "vxlan_mode"):
+            mode = pool.get(field) or "Never"
+            if mode not in IPIP_MODES:
+                raise VerdictInputError("pools[%s].%s: %r is not one of %s" % (
+                    pool.get("cidr"), field, mode, ", ".join(IPIP_MODES)))
+            modes.append(mode)
+        name = pool.get("name") or str(network.cidr)
+        known[name] = known[str(network.cidr)] = known[str(pool["cidr"])] = name
+        pool_list.append([network, name, modes[0], modes[1] if modes[0] == "Never" else "Never"])
+    if scope is None:
+        chosen = None
+    else:
+        if isinstance(scope, str) or not isinstance(scope, (list, tuple, set, frozenset)):
+            raise VerdictInputError("scope: %r is not a list of pool names or CIDRs" % (scope,))
+        chosen = set()
+        for item in scope:
+            name = known.get(str(item))
+            if name is None and "/" in str(item):
+                try:
+                    name = known.get(str(netaddr.IPNetwork(str(item)).cidr))
+                except (netaddr.AddrFormatError, ValueError):
+                    name = None
+            if name is None:
+                raise VerdictInputError("scope: %r is neither the name nor the CIDR of a pool; the pools are %s" % (
+                    item, ", ".join("%s (%s)" % (e[1], e[0].cidr) for e in pool_list) or "none"))
+            chosen.add(name)
+    return [tuple(entry + [chosen is None or entry[1] in chosen]) for entry in pool_list]
 
 
 def _node_record(name, address):
@@ -120,23 +172,29 @@ def _node_record(name, address):
     ip = address.ip
     return {"name": name, "ip": str(ip), "ip_int": int(ip), "network": str(address.cidr),
             "net_first": address.first, "net_last": address.last, "prefixlen": address.prefixlen,
-            "host": None, "blocks": []}
+            "host": None, "blocks": [], "vtep": None}
 
 
-def expected_route(local, owner, mode, uplink):
-    """What a correct route from *local* to a block of *owner* looks like: ``(device, gateway, onlink)``."""
+def expected_route(local, owner, mode, uplink, vxlan_mode="Never"):
+    """What a correct route from *local* to a block of *owner* looks like: ``(device, gateway, onlink)``.
+
+    *device* is ``"tunnel"`` (IPIP), ``"vxlan"`` (gateway: the owner's VXLAN tunnel address, None when unknown), the
+    uplink, or None when nothing can work (no encapsulation across subnets).
+    """
     same_subnet = local["net_first"] <= owner["ip_int"] <= local["net_last"]
     if mode == "Always" or (mode == "CrossSubnet" and not same_subnet):
         return "tunnel", str(owner["ip"]), True
+    if mode == "Never" and (vxlan_mode == "Always" or (vxlan_mode == "CrossSubnet" and not same_subnet)):
+        return "vxlan", owner.get("vtep"), True
     if same_subnet:
         return uplink or "uplink", str(owner["ip"]), False
-    return None, None, False  # no IPIP across subnets: nothing unencapsulated can work
+    return None, None, False  # no encapsulation across subnets: nothing unencapsulated can work
 
 
-def judge_route(route, local, owner, mode, facts, tunnel_device):
+def judge_route(route, local, owner, mode, facts, tunnel_device, vxlan_mode="Never"):
     """``(cause, detail, converged)`` for one remote block's route: ``ok`` or what is wrong, a short explanation,
-    and whether it is what Calico programs in *mode* (see the module docstring)."""
-    expected = expected_route(local, owner, mode, facts.get("uplink"))
+    and whether it is what Calico programs in *mode* / *vxlan_mode* (see the module docstring)."""
+    expected = expected_route(local, owner, mode, facts.get("uplink"), vxlan_mode)
     cause, detail = _route_cause(route, local, owner, mode, facts, tunnel_device, expected)
     if expected[0] is None:  # no IPIP across subnets: BIRD installs the recursive route via the gateway, or nothing
         return cause, detail, cause in ("via_gateway", "missing")
@@ -156,14 +214,21 @@ def _route_cause(route, local, owner, mode, facts, tunnel_device, expected=None)
     if "linkdown" in (route.get("flags") or []):
         return "linkdown", "route is on %s whose link is down" % route.get("dev")
     if want_dev is None:
-        return "wrong_device", "no IPIP on this pool and %s is in another subnet: no direct route can work" % (
-            owner["name"])
+        return "wrong_device", "no encapsulation on this pool and %s is in another subnet: no direct route can " \
+            "work" % owner["name"]
     if want_dev == "tunnel" and kind != "tunnel":
         return "wrong_device", "expected dev %s, found %s (%s)" % (tunnel_device, route.get("dev"), kind)
-    if want_dev != "tunnel" and kind != "direct":
+    if want_dev == "vxlan" and kind != "vxlan":
+        return "wrong_device", "expected dev %s (VXLAN pool), found %s (%s)" % (VXLAN_DEVICE, route.get("dev"), kind)
+    if want_dev not in ("tunnel", "vxlan") and kind != "direct":
         return "wrong_device", "expected a direct route on %s, found %s (%s)" % (want_dev, route.get("dev"), kind)
-    if gateway != want_gateway:
-        return "wrong_next_hop", "next hop %s, expected %s (%s)" % (gateway, want_gateway, owner["name"])
+    if want_dev == "vxlan" and want_gateway is None:
+        if not gateway:
+            return "wrong_next_hop", "VXLAN route without a next hop (expected %s's VXLAN tunnel address)" % (
+                owner["name"])
+    elif gateway != want_gateway:
+        return "wrong_next_hop", "next hop %s, expected %s (%s%s)" % (
+            gateway, want_gateway, owner["name"], "'s VXLAN tunnel address" if want_dev == "vxlan" else "")
     if want_onlink and "onlink" not in (route.get("flags") or []):
         return "not_onlink", "tunnel route without onlink"
     return "ok", "via %s dev %s" % (gateway, route.get("dev"))
@@ -201,10 +266,13 @@ def judge_tunnel(facts, local, ipip_expected, tunnel_device, datastore_tunnel_ad
 
 
 def verdict(hosts, calico_nodes=None, affinities=None, pools=None, tunnel_device="tunl0", mode=None,
-            tunnel_addresses=None):
-    """Judge every host. ``mode`` overrides the pools' ``ipip_mode`` (e.g. the mode being verified).
+            tunnel_addresses=None, scope=None):
+    """Judge every host, each block by its own pool's modes.
 
-    Equal block entries are one object shared by the hosts' ``blocks`` lists: treat the result as read-only.
+    ``mode`` overrides every pool's modes (that IPIP mode, no VXLAN), e.g. to judge tables against one mode.
+    ``scope``: pool names or CIDRs whose blocks decide ``ok`` / ``converged`` (None: every pool; see the module
+    docstring). Equal block entries are one object shared by the hosts' ``blocks`` lists: treat the result as
+    read-only.
     """
     if netaddr is None:
         raise VerdictInputError("the Python library netaddr is required on the controller (pip install netaddr)")
@@ -215,28 +283,39 @@ def verdict(hosts, calico_nodes=None, affinities=None, pools=None, tunnel_device
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel_addresses)
+        return _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel_addresses, scope)
     finally:
         if collecting:
             gc.enable()
 
 
-def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel_addresses):
-    layout = cluster_layout(calico_nodes, affinities, pools, hosts)
+def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel_addresses, scope):
+    layout = cluster_layout(calico_nodes, affinities, pools, hosts, scope)
     nodes, owners, networks = layout["nodes"], layout["owners"], layout["networks"]
     remote_blocks = sorted(owners.items(), key=lambda item: networks[item[0]].sort_key())
-    # Per block, once for all hosts (the loop below runs N x N times): owner, mode, and the result entries made so
-    # far. A block's entry is the same on every host whose route to it has the same shape (right, via the gateway,
-    # ...): it is made once and shared, not copied; at 1,000 nodes that is a million dicts not made, most of the
-    # time and memory. The verdict is read-only data: nothing changes an entry once made.
+    # Per block, once for all hosts (the loop below runs N x N times): owner, pool and modes, what encapsulates it,
+    # and the result entries made so far. A block's entry is the same on every host whose route to it has the same
+    # shape (right, via the gateway, ...): it is made once and shared, not copied; at 1,000 nodes that is a million
+    # dicts not made, most of the time and memory. The verdict is read-only data: nothing changes an entry once made.
+    # The pool and whether it is in scope belong to the block, so they are fields of its entries like its mode.
     remote = []
     for block, owner_name in remote_blocks:
         owner = nodes.get(owner_name)
-        remote.append((block, owner_name, owner, owner and owner["ip"], owner and owner["ip_int"],
-                       mode or layout["block_modes"][block], {}))
+        pool, ipip_mode, vxlan_mode, in_scope = layout["block_pools"][block]
+        if mode is not None:
+            ipip_mode, vxlan_mode = mode, "Never"
+        if ipip_mode != "Never":  # the device kind that encapsulates, and in which mode
+            encap_kind, encap_mode, want_gw = "tunnel", ipip_mode, owner and owner["ip"]
+        elif vxlan_mode != "Never":
+            encap_kind, encap_mode, want_gw = "vxlan", vxlan_mode, owner and owner["vtep"]
+        else:
+            encap_kind, encap_mode, want_gw = None, "Never", None
+        remote.append((block, owner_name, owner, owner and owner["ip"], owner and owner["ip_int"], ipip_mode,
+                       vxlan_mode, encap_kind, encap_mode, want_gw, pool, in_scope, {}))
     by_host = {}
     for node in nodes.values():
         by_host.setdefault(node["host"], node)  # the first node matched to a host, as a linear search finds it
+    pool_list, outside = layout["pool_list"], layout["outside"]
     tunnel_addresses = tunnel_addresses or {}
     causes = dict((cause, 0) for cause in CAUSES)
     results = []
@@ -246,51 +325,62 @@ def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel
         if local is None:
             results.append({"host": host, "node": None, "ok": False, "converged": False,
                             "problems": ["no address to identify the node"],
-                            "blocks": [], "blocks_ok": 0, "blocks_bad": 0, "first_bad": None})
+                            "blocks": [], "blocks_ok": 0, "blocks_bad": 0, "first_bad": None,
+                            "blocks_bad_out_of_scope": 0, "problems_out_of_scope": []})
             continue
         judged = {route["dst"]: route for route in facts.get("routes") or [] if route.get("kind")}
         pop = judged.pop
-        blocks, bad = [], []
+        blocks, bad, bad_out = [], [], []
         add = blocks.append
         converged_all = True
-        ipip_expected = False
+        ipip_expected = ipip_expected_out = False
         local_name, local_first, local_last = local["name"], local["net_first"], local["net_last"]
         uplink = facts.get("uplink")
-        for block, owner_name, owner, owner_ip, owner_int, block_mode, entries in remote:
+        for (block, owner_name, owner, owner_ip, owner_int, block_mode, block_vxlan, encap_kind, encap_mode, want_gw,
+             pool, in_scope, entries) in remote:
             route = pop(block, None)
             if owner_name == local_name or owner is None:
                 continue  # our own block, or an owner whose address nobody knows: nothing to compare with
             if block_mode != "Never":
-                ipip_expected = True
+                if in_scope:
+                    ipip_expected = True
+                else:
+                    ipip_expected_out = True
             # expected_route(), inlined
             same_subnet = local_first <= owner_int <= local_last
-            tunnel = block_mode == "Always" or (block_mode == "CrossSubnet" and not same_subnet)
+            tunnel = encap_mode == "Always" or (encap_mode == "CrossSubnet" and not same_subnet)
             kind = route.get("kind") if route is not None else None
             # The two shapes nearly every route has, decided here as _route_cause() decides them; the rest there.
             # Entries are looked up by what their text depends on: the device, the gateway, or cause and detail.
-            if kind == "tunnel" and tunnel and route.get("gateway") == owner_ip \
+            # (want_gw is None only for a VXLAN block whose owner's VXLAN tunnel address is unknown: any next hop.)
+            if kind == encap_kind and tunnel and (route.get("gateway") == want_gw if want_gw is not None
+                                                  else route.get("gateway")) \
                     and "onlink" in (route.get("flags") or ()) and "linkdown" not in route.get("flags"):
                 dev = route.get("dev")
-                entry = entries.get(dev)
+                key = dev if want_gw is not None else (dev, route.get("gateway"))
+                entry = entries.get(key)
                 if entry is None:
-                    entry = entries[dev] = {"block": block, "owner": owner_name, "owner_ip": owner_ip,
-                                            "mode": block_mode, "cause": "ok",
-                                            "detail": "via %s dev %s" % (owner_ip, dev), "converged": True}
+                    entry = entries[key] = {"block": block, "owner": owner_name, "owner_ip": owner_ip,
+                                            "mode": block_mode, "vxlan_mode": block_vxlan, "pool": pool,
+                                            "in_scope": in_scope, "cause": "ok",
+                                            "detail": "via %s dev %s" % (route.get("gateway"), dev),
+                                            "converged": True}
                 add(entry)
                 continue
             if kind == "via_gateway":
                 gateway = route.get("gateway") or next((h.get("gateway") for h in route.get("nexthops") or []), None)
-                converged = not tunnel and not same_subnet  # no IPIP across subnets: what Calico programs
+                converged = not tunnel and not same_subnet  # no encapsulation across subnets: what Calico programs
                 key = (gateway, converged)
                 entry = entries.get(key)
                 if entry is None:
                     entry = entries[key] = {
                         "block": block, "owner": owner_name, "owner_ip": owner_ip, "mode": block_mode,
+                        "vxlan_mode": block_vxlan, "pool": pool, "in_scope": in_scope,
                         "cause": "via_gateway", "detail": "next hop %s is the default gateway, not node %s (%s)" % (
                             gateway, owner["name"], owner_ip), "converged": converged}
             else:
                 if tunnel:
-                    expected = ("tunnel", owner_ip, True)
+                    expected = (encap_kind, want_gw, True)
                 elif same_subnet:
                     expected = (uplink or "uplink", owner_ip, False)
                 else:
@@ -301,40 +391,61 @@ def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel
                 entry = entries.get(key)
                 if entry is None:
                     entry = entries[key] = {"block": block, "owner": owner_name, "owner_ip": owner_ip,
-                                            "mode": block_mode, "cause": cause, "detail": detail,
+                                            "mode": block_mode, "vxlan_mode": block_vxlan, "pool": pool,
+                                            "in_scope": in_scope, "cause": cause, "detail": detail,
                                             "converged": converged}
             add(entry)
+            if not in_scope:
+                if entry["cause"] != "ok":
+                    bad_out.append(entry)
+                continue
             if entry["cause"] != "ok":
                 bad.append(entry)
             if not converged:
                 converged_all = False
-        causes["ok"] += len(blocks) - len(bad)
-        for entry in bad:
-            causes[entry["cause"]] += 1
         for dst, route in sorted(judged.items()):
             if route["kind"] in ("own_block", "workload", "unreachable"):
                 continue
-            entry = {"block": str(dst), "owner": None, "owner_ip": None, "mode": None, "cause": "stale",
+            network = _net(dst, "route")  # rare: a pool's routes by containment, as the blocks
+            pool, _ipip, _vxlan, in_scope = next((e[1:] for e in pool_list if network in e[0]), outside)
+            entry = {"block": str(dst), "owner": None, "owner_ip": None, "mode": None, "vxlan_mode": None,
+                     "pool": pool, "in_scope": in_scope, "cause": "stale",
                      "detail": "route %s via %s dev %s: no node owns this block" % (
                          dst, route.get("gateway"), route.get("dev")), "converged": False}
             blocks.append(entry)
-            causes["stale"] += 1
-            bad.append(entry)
-            converged_all = False
+            if in_scope:
+                bad.append(entry)
+                converged_all = False
+            else:
+                bad_out.append(entry)
+        # blocks outside the scope are counted only when there is a scope (the diagnosis has none): no extra pass
+        judged_in_scope = len(blocks) if scope is None else sum(1 for entry in blocks if entry["in_scope"])
+        causes["ok"] += judged_in_scope - len(bad)
+        for entry in bad:
+            causes[entry["cause"]] += 1
         problems = judge_tunnel(facts, local, ipip_expected, tunnel_device, tunnel_addresses.get(local["name"]))
+        problems_out = [] if ipip_expected else judge_tunnel(facts, local, ipip_expected_out, tunnel_device,
+                                                             tunnel_addresses.get(local["name"]))
         results.append({
             "host": host, "node": local["name"], "address": local["ip"], "subnet": local["network"],
             "ok": not bad and not problems, "problems": problems,
             "converged": converged_all and not (ipip_expected and problems),
-            "tunnel": facts.get("tunnel"), "blocks": blocks, "blocks_ok": len(blocks) - len(bad),
+            "tunnel": facts.get("tunnel"), "blocks": blocks, "blocks_ok": judged_in_scope - len(bad),
             "blocks_bad": len(bad), "first_bad": bad[0] if bad else None,
+            "blocks_bad_out_of_scope": len(bad_out), "problems_out_of_scope": problems_out,
         })
+    layout_nodes = []
+    for n in sorted(nodes.values(), key=lambda n: n["name"]):
+        item = {"name": n["name"], "ipv4_address": "%s/%d" % (n["ip"], n["prefixlen"])}
+        if n["vtep"]:
+            item["vxlan_tunnel_address"] = n["vtep"]
+        layout_nodes.append(item)
     return {"ok": all(r["ok"] for r in results) and bool(results),
             "converged": all(r["converged"] for r in results) and bool(results), "nodes": results,
             "causes": causes, "hosts_ok": sum(1 for r in results if r["ok"]),
             "hosts_bad": sum(1 for r in results if not r["ok"]),
+            "blocks_bad_out_of_scope": sum(r["blocks_bad_out_of_scope"] for r in results),
             # the cluster as judged (datastore data completed from the hosts' own tables), so a later per-host
             # check can be judged against the same owners and addresses
-            "layout": {"nodes": [{"name": n["name"], "ipv4_address": "%s/%d" % (n["ip"], n["prefixlen"])}
-                                 for n in sorted(nodes.values(), key=lambda n: n["name"])],
+            "layout": {"nodes": layout_nodes,
                        "affinities": [{"node": owner, "cidr": block} for block, owner in remote_blocks]}}

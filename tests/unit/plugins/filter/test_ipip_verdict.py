@@ -89,7 +89,8 @@ def test_seed_after_always_is_ok():
     assert node1["problems"] == [] and node1["ok"] is True
     assert node1["tunnel"]["mtu"] == 1440 and node1["tunnel"]["addresses"] == ["192.168.70.57/32"]
     assert node1["blocks"] == [{"block": "192.168.169.192/26", "owner": "node2", "owner_ip": "10.39.3.75",
-                                "mode": "Always", "cause": "ok", "detail": "via 10.39.3.75 dev tunl0",
+                                "mode": "Always", "vxlan_mode": "Never", "pool": "192.168.0.0/16",
+                                "in_scope": True, "cause": "ok", "detail": "via 10.39.3.75 dev tunl0",
                                 "converged": True}]
     assert by_host(result)["node2"]["ok"] is True
 
@@ -176,3 +177,190 @@ def test_bad_input(kwargs, message):
 def test_input_must_be_a_dict():
     with pytest.raises(AnsibleFilterError, match="must be a dict"):
         ipip_verdict(["node1"])
+
+
+# -- issue 12: each block judged by its own pool; a scope of pools that decide ------------------------------------
+# pools.routes.txt (capture.sh): node1 in 10.39.0.0/24 with node3 (10.39.0.111) in its subnet and node2 in another.
+THREE_POOLS = parse_pools(["192.168.0.0/16", "10.244.0.0/16", "172.16.0.0/16"])
+NODES3 = NODES + [{"name": "node3", "ipv4_address": "10.39.0.111/24"}]
+AFFINITIES3 = [{"node": node, "cidr": "%s.%s/26" % (prefix, suffix)}
+               for prefix in ("192.168", "10.244", "172.16")
+               for node, suffix in (("node1", "70.0"), ("node3", "80.0"), ("node2", "169.192"))]
+# after a run that changed only ipip-pool to Always; flat-pool untouched (no encapsulation), vxlan-pool untouched
+POOLS_AFTER = [{"name": "ipip-pool", "cidr": "192.168.0.0/16", "ipip_mode": "Always", "vxlan_mode": "Never"},
+               {"name": "flat-pool", "cidr": "10.244.0.0/16", "ipip_mode": "Never", "vxlan_mode": "Never"},
+               {"name": "vxlan-pool", "cidr": "172.16.0.0/16", "ipip_mode": "Never", "vxlan_mode": "CrossSubnet"}]
+
+
+def pools_facts(fmt="txt", links=False):
+    routes = parse_routes(capture("pools.routes.%s" % fmt))[0]
+    parsed_links = parse_links(capture("pools.addr.%s" % fmt))[0] if links else None
+    return describe_node(routes, parsed_links, THREE_POOLS, "tunl0")
+
+
+def judged(node):
+    return dict((b["block"], (b["pool"], b["in_scope"], b["cause"])) for b in node["blocks"])
+
+
+def test_each_block_is_judged_by_its_own_pool_and_only_the_changed_pool_decides():
+    result = ipip_verdict({"node1": pools_facts()}, nodes=NODES3, affinities=AFFINITIES3, pools=POOLS_AFTER,
+                          scope=["ipip-pool"])
+    node1 = by_host(result)["node1"]
+    assert judged(node1) == {
+        "192.168.80.0/26": ("ipip-pool", True, "ok"),  # Always: same subnet too through tunl0
+        "192.168.169.192/26": ("ipip-pool", True, "ok"),
+        "10.244.80.0/26": ("flat-pool", False, "ok"),  # untouched, no encapsulation: same subnet, direct
+        "10.244.169.192/26": ("flat-pool", False, "via_gateway"),  # untouched and broken: not this run's doing
+        "172.16.80.0/26": ("vxlan-pool", False, "ok"),  # VXLAN CrossSubnet, same subnet: direct
+        "172.16.169.192/26": ("vxlan-pool", False, "ok"),  # VXLAN across subnets: vxlan.calico onlink
+    }
+    assert (node1["ok"], node1["converged"], node1["blocks_ok"], node1["blocks_bad"]) == (True, True, 2, 0)
+    assert node1["first_bad"] is None and node1["problems"] == []
+    assert node1["blocks_bad_out_of_scope"] == 1 and result["blocks_bad_out_of_scope"] == 1
+    assert result["ok"] is True and result["causes"]["ok"] == 2 and result["causes"]["via_gateway"] == 0
+    vxlan = next(b for b in node1["blocks"] if b["block"] == "172.16.169.192/26")
+    assert (vxlan["mode"], vxlan["vxlan_mode"], vxlan["detail"]) == (
+        "Never", "CrossSubnet", "via 172.16.169.192 dev vxlan.calico")
+
+
+def test_the_old_global_mode_judged_untouched_pools_wrong():
+    """What issue 12 reported: one mode for every pool (the filter's mode option) fails the untouched pools."""
+    result = ipip_verdict({"node1": pools_facts()}, nodes=NODES3, affinities=AFFINITIES3, pools=POOLS_AFTER,
+                          mode="Always")
+    causes = dict((block, cause) for block, (_pool, _scope, cause) in judged(by_host(result)["node1"]).items())
+    assert causes["10.244.80.0/26"] == "wrong_device" and causes["172.16.169.192/26"] == "wrong_device"
+    assert by_host(result)["node1"]["ok"] is False
+
+
+def test_without_a_scope_every_pool_decides():
+    # the diagnosis: the untouched pool's broken block is a failure like any other
+    result = ipip_verdict({"node1": pools_facts()}, nodes=NODES3, affinities=AFFINITIES3, pools=POOLS_AFTER)
+    node1 = by_host(result)["node1"]
+    assert all(b["in_scope"] for b in node1["blocks"])
+    assert (node1["ok"], node1["blocks_ok"], node1["blocks_bad"], node1["blocks_bad_out_of_scope"]) == (
+        False, 5, 1, 0)
+    assert node1["first_bad"]["block"] == "10.244.169.192/26" and node1["first_bad"]["pool"] == "flat-pool"
+    # no encapsulation across subnets: the route via the gateway is what Calico programs (converged, not ok)
+    assert node1["converged"] is True
+
+
+def test_text_and_json_captures_give_the_same_verdict():
+    args = dict(nodes=NODES3, affinities=AFFINITIES3, pools=POOLS_AFTER, scope=["192.168.0.0/16"])
+    text = ipip_verdict({"node1": pools_facts("txt", links=True)}, **args)
+    assert text == ipip_verdict({"node1": pools_facts("json", links=True)}, **args)
+    # the real vxlan.calico device is not taken for the node's address; tunl0 there is a veth stand-in
+    assert text["layout"]["nodes"][0] == {"name": "node1", "ipv4_address": "10.39.0.110/24"}
+    assert by_host(text)["node1"]["problems"][0] == "tunl0 is of kind veth, not ipip"
+
+
+def test_vxlan_next_hop_is_checked_when_the_datastore_gives_the_tunnel_address():
+    nodes = [dict(n) for n in NODES3]
+    nodes[1]["vxlan_tunnel_address"] = "172.16.169.192"
+    result = ipip_verdict({"node1": pools_facts()}, nodes=nodes, affinities=AFFINITIES3, pools=POOLS_AFTER)
+    assert judged(by_host(result)["node1"])["172.16.169.192/26"][2] == "ok"
+    assert {"name": "node2", "ipv4_address": "10.39.3.75/24", "vxlan_tunnel_address": "172.16.169.192"} in (
+        result["layout"]["nodes"])
+    nodes[1]["vxlan_tunnel_address"] = "172.16.169.193"
+    result = ipip_verdict({"node1": pools_facts()}, nodes=nodes, affinities=AFFINITIES3, pools=POOLS_AFTER)
+    entry = next(b for b in by_host(result)["node1"]["blocks"] if b["block"] == "172.16.169.192/26")
+    assert entry["cause"] == "wrong_next_hop"
+    assert entry["detail"] == "next hop 172.16.169.192, expected 172.16.169.193 (node2's VXLAN tunnel address)"
+
+
+def test_vxlan_always_wants_vxlan_calico_also_within_the_subnet():
+    pools = [dict(p, vxlan_mode="Always") if p["name"] == "vxlan-pool" else p for p in POOLS_AFTER]
+    result = ipip_verdict({"node1": pools_facts()}, nodes=NODES3, affinities=AFFINITIES3, pools=pools)
+    entry = next(b for b in by_host(result)["node1"]["blocks"] if b["block"] == "172.16.80.0/26")
+    assert entry["cause"] == "wrong_device"
+    assert entry["detail"] == "expected dev vxlan.calico (VXLAN pool), found eth0 (direct)"
+
+
+def test_untouched_never_pool_same_subnet_block_next_to_a_changed_pool():
+    # crosssubnet.routes.txt: 192.168.80.0/26 (node3, same subnet) direct, 192.168.169.192/26 (node2) via tunl0
+    pools = [{"name": "old", "cidr": "192.168.0.0/17", "ipip_mode": "Never"},
+             {"name": "new", "cidr": "192.168.128.0/17", "ipip_mode": "Always"}]
+    hosts = {"node1": facts(capture("crosssubnet.routes.txt"))}
+    nodes = NODES + [{"name": "node3", "ipv4_address": "10.39.0.111/24"}]
+    affinities = AFFINITIES + [{"node": "node3", "cidr": "192.168.80.0/26"}]
+    result = ipip_verdict(hosts, nodes=nodes, affinities=affinities, pools=pools, scope=["new"])
+    node1 = by_host(result)["node1"]
+    assert judged(node1) == {"192.168.80.0/26": ("old", False, "ok"), "192.168.169.192/26": ("new", True, "ok")}
+    assert node1["ok"] is True and node1["blocks_ok"] == 1
+
+
+def test_untouched_always_pool_next_to_a_crosssubnet_change():
+    # always.routes.txt: both remote blocks via tunl0; the untouched Always pool tunnels its same-subnet block
+    pools = [{"name": "old", "cidr": "192.168.0.0/17", "ipip_mode": "Always"},
+             {"name": "new", "cidr": "192.168.128.0/17", "ipip_mode": "CrossSubnet"}]
+    nodes = NODES + [{"name": "node3", "ipv4_address": "10.39.0.111/24"}]
+    affinities = AFFINITIES + [{"node": "node3", "cidr": "192.168.80.0/26"}]
+    hosts = {"node1": facts(capture("always.routes.txt"))}
+    result = ipip_verdict(hosts, nodes=nodes, affinities=affinities, pools=pools, scope=["new"])
+    assert judged(by_host(result)["node1"]) == {"192.168.80.0/26": ("old", False, "ok"),
+                                                "192.168.169.192/26": ("new", True, "ok")}
+    # judged with the new mode everywhere, the untouched pool's same-subnet block would have been wrong
+    result = ipip_verdict(hosts, nodes=nodes, affinities=affinities, pools=pools, mode="CrossSubnet")
+    assert judged(by_host(result)["node1"])["192.168.80.0/26"][2] == "wrong_device"
+
+
+def test_tunnel_problems_of_an_untouched_ipip_pool_are_warnings():
+    # node2's only remote block is in the untouched IPIP pool; the changed pool (no IPIP) holds node2's own block:
+    # tunl0's state concerns the untouched pool only
+    pools = [{"name": "old", "cidr": "192.168.0.0/17", "ipip_mode": "Always"},
+             {"name": "new", "cidr": "192.168.128.0/17", "ipip_mode": "Never"}]
+    broken_tunnel = NODE2_TUNNEL.replace("NOARP,UP,LOWER_UP", "NOARP")
+    hosts = {"node2": facts(NODE2_AFTER, broken_tunnel)}
+    result = ipip_verdict(hosts, nodes=NODES, affinities=AFFINITIES, pools=pools, scope=["new"])
+    node2 = by_host(result)["node2"]
+    assert node2["problems"] == [] and node2["problems_out_of_scope"] == ["tunl0 is down"]
+    assert node2["ok"] is True
+    result = ipip_verdict(hosts, nodes=NODES, affinities=AFFINITIES, pools=pools)
+    assert by_host(result)["node2"]["problems"] == ["tunl0 is down"] and by_host(result)["node2"]["ok"] is False
+
+
+def test_a_stale_route_belongs_to_its_pool_scope():
+    table = NODE2_AFTER + "192.168.200.0/26 via 10.39.0.110 dev tunl0 proto bird onlink\n"
+    pools = [{"name": "a", "cidr": "192.168.0.0/17", "ipip_mode": "Always"},
+             {"name": "b", "cidr": "192.168.128.0/17", "ipip_mode": "Always"}]
+    hosts = {"node2": facts(table)}
+    node2 = by_host(ipip_verdict(hosts, nodes=NODES, affinities=AFFINITIES, pools=pools, scope=["a"]))["node2"]
+    stale = next(b for b in node2["blocks"] if b["cause"] == "stale")
+    assert (stale["pool"], stale["in_scope"]) == ("b", False)
+    assert node2["ok"] is True and node2["blocks_bad_out_of_scope"] == 1
+    node2 = by_host(ipip_verdict(hosts, nodes=NODES, affinities=AFFINITIES, pools=pools, scope=["b"]))["node2"]
+    assert node2["ok"] is False and node2["first_bad"]["cause"] == "stale"
+
+
+def test_the_report_table_warns_about_bad_blocks_outside_the_scope():
+    from ansible_collections.k8snet.calico.plugins.filter.ipip_report_table import ipip_report_table
+
+    result = ipip_verdict({"node1": pools_facts()}, nodes=NODES3, affinities=AFFINITIES3, pools=POOLS_AFTER,
+                          scope=["ipip-pool"])
+    lines = ipip_report_table(result, title="After").splitlines()
+    assert lines[-1] == ("warning: node1: 1 bad route(s) to blocks of pools this run did not change, first "
+                         "10.244.169.192/26 (pool flat-pool): via_gateway (next hop 10.39.0.1 is the default gateway, "
+                         "not node node2 (10.39.3.75))")
+    assert lines[3].split()[:5] == ["node1", "10.39.0.0/24", "unknown", "2", "0"]
+    # no scope: no warning line, the bad block is in the table
+    assert not any(line.startswith("warning:") for line in ipip_report_table(
+        ipip_verdict({"node1": pools_facts()}, nodes=NODES3, affinities=AFFINITIES3, pools=POOLS_AFTER)).splitlines())
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(scope=["nope"]), "scope: 'nope' is neither the name nor the CIDR of a pool; the pools are ipip-pool "
+                           "(192.168.0.0/16), flat-pool (10.244.0.0/16), vxlan-pool (172.16.0.0/16)"),
+    (dict(scope="ipip-pool"), "scope: 'ipip-pool' is not a list of pool names or CIDRs"),
+    (dict(pools=[dict(POOLS_AFTER[2], vxlan_mode="always")]), "pools[172.16.0.0/16].vxlan_mode: 'always' is not one"),
+])
+def test_bad_scope_and_vxlan_mode(kwargs, message):
+    args = dict(nodes=NODES3, affinities=AFFINITIES3, pools=POOLS_AFTER)
+    args.update(kwargs)
+    with pytest.raises(AnsibleFilterError) as err:
+        ipip_verdict({"node1": pools_facts()}, **args)
+    assert message in str(err.value)
+
+
+def test_a_scope_cidr_may_be_written_unnormalised():
+    result = ipip_verdict({"node1": pools_facts()}, nodes=NODES3, affinities=AFFINITIES3, pools=POOLS_AFTER,
+                          scope=["10.244.0.0/16"])
+    assert by_host(result)["node1"]["blocks_bad"] == 1  # the flat pool's broken block decides now

@@ -75,6 +75,14 @@ def find_traps(
                 "ipip_and_vxlan", subject,
                 "pool %s has both IPIP (%s) and VXLAN (%s); Calico refuses this, set one of them to Never"
                 % (subject, pool["ipip_mode"], pool["vxlan_mode"])))
+        if pool["vxlan_mode"] != NEVER:
+            # §1b: IPIP and VXLAN cannot both be on one pool, so enabling IPIP replaces the pool's VXLAN; §4: a
+            # kubespray default cluster is VXLAN Always.
+            traps.append(_trap(
+                "vxlan_pool", subject,
+                "pool %s (%s) uses VXLAN (vxlanMode %s): enabling IPIP on it sets vxlanMode to Never, replacing VXLAN "
+                "(the role refuses this unless ipip_replace_vxlan: true; leave the pool out with ipip_pools). Its "
+                "routes go through vxlan.calico, programmed by Felix" % (subject, pool["cidr"], pool["vxlan_mode"])))
         if pool["ipip_mode"] != NEVER and ":" in pool["cidr"]:
             traps.append(_trap("ipip_on_ipv6", subject, "IPv6 pool %s has IPIP %s; IPIP is IPv4 only" % (subject, pool["ipip_mode"])))
 

@@ -85,6 +85,10 @@ class Node:
         self.name, self.namespace, self.address, self.gateway, self.block = name, namespace, address, gateway, block
         self.ip = address.split("/")[0]
 
+    def ip_cmd(self, *args):
+        """Run ``ip`` inside the node's namespace (a test shaping a node beyond the incident's table)."""
+        return _ip("-n", self.namespace, *args)
+
     def state(self):
         """Everything the run could change on the node: every routing table, every link, every address."""
         return {what: _ip("-n", self.namespace, *argv).stdout for what, argv in (

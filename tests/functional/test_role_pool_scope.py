@@ -150,6 +150,16 @@ def test_vxlan_pools_are_refused_before_any_write_and_replaced_when_asked(etcd, 
     raw.put(VXLAN_KEY, pool_text("vxlan-pool", "172.16.0.0/16", "Always"))  # kubespray's default: VXLAN Always
     before, revision = etcd_dump(raw), raw.revision()
 
+    # A diagnosis never writes, so it does not refuse: it says which pools use VXLAN and judges the nodes.
+    report = tmp_path / "diagnosis"
+    report.mkdir()
+    rc, output, _log = run_playbook("diagnose.yml", inventory(nodes, etcd, report), tmp_path)
+    assert rc == 2, output[-3000:]  # unresolved: the nodes show the incident
+    assert "Refusing" not in output and "Pools to change that use VXLAN: vxlan-pool" in output
+    data = json.loads((report / "report.json").read_text())
+    assert [t["subject"] for t in data["traps"] if t["name"] == "vxlan_pool"] == ["vxlan-pool"]
+    assert etcd_dump(raw) == before
+
     # Every pool chosen (ipip_pools empty), the VXLAN one among them: refused, nothing written, not even the other
     # pool (each pool's write depends on the whole list).
     report = tmp_path / "refused"

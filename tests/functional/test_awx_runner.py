@@ -8,8 +8,9 @@ job that gets the backup only from the first job's stats, as a variable, restore
 
 A real etcd (conftest.py) and Calico-like nodes in network namespaces (_reliability_env.py) with real
 node_routes_info reads; nothing here is a stand-in. Also: the backup missing or not JSON is a clear error with
-nothing written, and `ansible-builder create` turns meta/execution-environment.yml into a build context (building
-the image needs a container build, which this machine cannot do).
+nothing written; `ansible-builder create` turns execution-environment.yml into a build context (building the image
+needs a container build, which this machine cannot do) and ansible-builder's introspection of the installed
+collection reads meta/execution-environment.yml.
 """
 
 from __future__ import annotations
@@ -185,22 +186,39 @@ def test_a_backup_variable_that_is_not_json_is_named(seeded_cluster, nodes, tmp_
 
 
 def test_ansible_builder_create_makes_the_build_context(tmp_path):
-    """ansible-builder 3 reads meta/execution-environment.yml and writes the Containerfile and the build context
-    with the collection's own requirement files. (No image is built: no container build is possible here.)"""
+    """ansible-builder 3 reads execution-environment.yml (at the collection root: a definition's dependency paths are
+    relative to its own directory) and writes the Containerfile and the build context with the collection's own
+    requirement files. (No image is built: no container build is possible here.)"""
     context = tmp_path / "context"
-    proc = subprocess.run([str(ANSIBLE_BIN / "ansible-builder"), "create", "-f",
-                           str(REPO / "meta" / "execution-environment.yml"), "--context", str(context),
-                           "--output-filename", "Containerfile"], capture_output=True, text=True, check=False)
+    proc = subprocess.run([str(ANSIBLE_BIN / "ansible-builder"), "create", "-f", str(REPO / "execution-environment.yml"),
+                           "--context", str(context), "--output-filename", "Containerfile"],
+                          capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     containerfile = (context / "Containerfile").read_text()
     build = context / "_build"
     assert (build / "requirements.txt").read_text() == (REPO / "requirements.txt").read_text()
     assert (build / "bindep.txt").read_text() == (REPO / "bindep.txt").read_text()
+    assert not (build / "requirements.txt").is_symlink() and not (build / "bindep.txt").is_symlink()
     assert "kubernetes" in (build / "requirements.txt").read_text()  # the Kubernetes datastore's client
     assert 'ARG ANSIBLE_INSTALL_REFS="ansible-core>=2.16 ansible-runner>=2.4"' in containerfile
     assert "COPY _build/requirements.txt requirements.txt" in containerfile
     assert "--user-pip=requirements.txt --user-bindep=bindep.txt" in containerfile
     assert 'ARG EE_BASE_IMAGE="quay.io/centos/centos:stream9"' in containerfile
+
+
+def test_ansible_builder_reads_the_installed_collections_requirements():
+    """What an execution environment that installs this collection gets from it: ansible-builder's introspection
+    of meta/execution-environment.yml (paths relative to the collection root) yields requirements.txt's packages."""
+    proc = subprocess.run([str(ANSIBLE_BIN / "ansible-builder"), "introspect", "--sanitize", str(COLLECTIONS)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = yaml.safe_load(proc.stdout)
+    python = [line.split("#")[0].strip() for line in data["python"] if "k8snet.calico" in line]
+    wanted = [line for line in (REPO / "requirements.txt").read_text().splitlines()
+              if line and not line.startswith("#") and not line.startswith("ansible-core")]
+    assert python == wanted and "kubernetes>=24.2" in python
+    system = [line.split("#")[0].strip() for line in data["system"] if "k8snet.calico" in line]
+    assert system and all("[" in line for line in system)  # profiled test/lab packages only
 
 
 def test_the_execution_environment_gets_no_test_or_lab_package_from_bindep():

@@ -197,7 +197,7 @@ def test_the_rollout_takes_one_subnet_by_its_group(seeded, tmp_path):
     rc, _data, output = run_inventory(config, tmp_path, str(REPO / "playbooks" / "enable_ipip.yml"), "--list-hosts",
                                       "-e", "ipip_hosts=subnet_10_0_1_0_24", command="ansible-playbook")
     assert rc == 0, output
-    plays = [chunk for chunk in output.split("play #")[1:]]
+    plays = output.split("play #")[1:]
     assert len(plays) == 3
     assert "hosts (1):" in plays[0] and "node1" in plays[0] and "node2" not in plays[0]
     rc, _data, output = run_inventory(config, tmp_path, str(REPO / "playbooks" / "enable_ipip.yml"), "--list-hosts",
@@ -237,8 +237,10 @@ BAD_OPTIONS = [
 ]
 
 
-@pytest.mark.parametrize("change,expected", BAD_OPTIONS, ids=[next(iter(c)) + "-" + str(i)
-                                                             for i, (c, _e) in enumerate(BAD_OPTIONS)])
+BAD_IDS = ["%s-%d" % (next(iter(change)), i) for i, (change, _expected) in enumerate(BAD_OPTIONS)]
+
+
+@pytest.mark.parametrize("change,expected", BAD_OPTIONS, ids=BAD_IDS)
 def test_bad_options_fail_naming_the_option(seeded, tmp_path, change, expected):
     config = etcd_config(seeded)
     config.update(change)

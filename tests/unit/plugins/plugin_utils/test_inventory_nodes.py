@@ -101,8 +101,8 @@ def test_nodes_without_a_usable_ipv4_address_stay_hosts_with_a_warning():
     snap = snapshot("etcdv3", [v3_node("v6only", None), v3_node("garbled", "10.0.0.300/24"),
                                v3_node("sixaddr", "fd00::5/64")], [])
     hosts, warnings = node_hosts(snap["nodes"], snap["block_affinities"])
-    assert {h["name"]: h["groups"] for h in hosts} == {"v6only": ["calico_nodes"], "garbled": ["calico_nodes"],
-                                                        "sixaddr": ["calico_nodes"]}
+    groups = {h["name"]: h["groups"] for h in hosts}
+    assert groups == {"v6only": ["calico_nodes"], "garbled": ["calico_nodes"], "sixaddr": ["calico_nodes"]}
     assert all("ansible_host" not in h["vars"] for h in hosts)
     assert sorted(warnings) == [
         "Calico node garbled: ipv4Address '10.0.0.300/24' is not an IPv4 address; no ansible_host and no subnet group",

@@ -8,12 +8,12 @@ COLLECTIONS := $(ROOT)/.ansible/collections
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: help venv collection units functional sanity lint changelog-lint test lab lab-up lab-down lab-shell molecule bench clean
+.PHONY: help venv collection units units-ansible-test functional sanity lint changelog-lint galaxy test lab lab-up lab-down lab-shell molecule bench clean
 
 help:
 	@echo "make lab    - bring up the embedded lab and run the main job (diagnose, enable IPIP, verify, report)"
 	@echo "make test   - install what is needed and run every test (units, sanity, lint, lab scenarios)"
-	@echo "make units | sanity | lint | molecule | lab-up | lab-down | lab-shell NODE=node1 | bench"
+	@echo "make units | units-ansible-test | sanity | lint | galaxy | molecule | lab-up | lab-down | lab-shell NODE=node1 | bench"
 
 venv:
 	@$(ROOT)/tests/tools/venv.sh >/dev/null
@@ -33,6 +33,15 @@ functional: collection
 sanity: venv
 	$(ROOT)/tests/tools/ansible-test.sh sanity
 
+# The unit tests as `ansible-test units` runs them (its own venv with tests/unit/requirements.txt), as Galaxy users
+# and the ansible-test CI of a collection do.
+units-ansible-test: venv
+	$(ROOT)/tests/tools/ansible-test.sh units
+
+# Build the tarball Galaxy gets and check it: contents, ansible-doc, antsibull-docs lint, galaxy-importer.
+galaxy: venv
+	$(ROOT)/tests/tools/galaxy.sh
+
 lint: collection
 	cd $(ROOT) && ansible-lint --offline --profile production
 
@@ -42,7 +51,7 @@ changelog-lint: venv
 molecule: collection
 	@$(ROOT)/tests/tools/molecule.sh
 
-test: units functional changelog-lint lint sanity molecule
+test: units units-ansible-test functional changelog-lint lint sanity galaxy molecule
 	@echo "make test: all suites passed"
 
 lab: collection
@@ -61,7 +70,7 @@ bench: collection
 	@$(ROOT)/tests/tools/bench.sh
 
 clean:
-	rm -rf $(ROOT)/tests/output $(ROOT)/.ansible
+	rm -rf $(ROOT)/tests/output $(ROOT)/.ansible $(ROOT)/.venv-importer
 
 # The lab platform's smoke test: real IPIP between two node containers, Ansible from the host (tests/lab/README.md).
 .PHONY: lab-smoke lab-status

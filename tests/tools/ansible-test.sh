@@ -3,6 +3,8 @@
 # ansible-test needs the collection at .../ansible_collections/k8snet/calico as a real directory (not a
 # symlink), and, offline, a pip bootstrap script in its cache: see ../../docs/development.md.
 # Usage: tests/tools/ansible-test.sh sanity|units [ansible-test options...]
+# `units` installs tests/unit/requirements.txt (what the unit tests import besides ansible-core and pytest) into
+# ansible-test's venv (--requirements).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 venv=$("$root/tests/tools/venv.sh")
@@ -42,6 +44,7 @@ mkdir -p "$dest"
 (cd "$dest" && git init -q && git add -A >/dev/null 2>&1)
 
 cmd=$1; shift
+if [ "$cmd" = units ]; then set -- --requirements "$@"; fi
 py=$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 rc=0
 (cd "$dest" && ansible-test "$cmd" --venv --python "$py" --color no "$@") || rc=$?

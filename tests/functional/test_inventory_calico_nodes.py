@@ -275,6 +275,21 @@ def test_credentials_never_appear_in_the_output(etcd_auth, tmp_path):
     assert AUTH_PASSWORD not in output  # ... never the value
 
 
+def test_a_vaulted_password_in_the_inventory_file(etcd_auth, tmp_path):
+    vault_pass = tmp_path / "vault-pass"
+    vault_pass.write_text("inventory-vault-pw\n")
+    encrypted = subprocess.run([str(ANSIBLE_BIN / "ansible-vault"), "encrypt_string", "--vault-password-file",
+                                str(vault_pass), "--name", "etcd_password", AUTH_PASSWORD], capture_output=True,
+                               text=True, check=True, env=dict(os.environ, ANSIBLE_HOME=str(tmp_path / "home"))).stdout
+    config = ("plugin: k8snet.calico.calico_nodes\ndatastore: etcdv3\netcd_endpoints: [%s]\netcd_username: calico\n%s"
+              % (etcd_auth.url, encrypted))
+    assert AUTH_PASSWORD not in config
+    rc, data, output = run_inventory(config, tmp_path, "--list", "--vault-password-file", str(vault_pass))
+    assert rc == 0, output
+    assert hosts_of(data, "calico_nodes") == ["node1", "node2"]
+    assert AUTH_PASSWORD not in output
+
+
 def test_connection_from_etcdctl_variables(etcd_auth, tmp_path):
     env = {"ETCDCTL_ENDPOINTS": etcd_auth.url, "ETCDCTL_USER": "calico:" + AUTH_PASSWORD}
     rc, data, output = run_inventory({"plugin": "k8snet.calico.calico_nodes", "datastore": "etcdv3"}, tmp_path,

@@ -54,8 +54,8 @@ def private_data_dir(root, nodes, etcd, playbook, extravars=None):
         (pdd / sub).mkdir(parents=True)
     (pdd / "project" / ("%s.yml" % playbook)).write_text(
         "---\n- name: The collection's playbook\n  ansible.builtin.import_playbook: k8snet.calico.%s\n" % playbook)
-    inventory = json.loads(nodes.inventory({"datastore": "etcdv3"}, {"ipip_verify_timeout": 2,
-                                                                      "ipip_verify_interval": 1},
+    role_vars = {"ipip_verify_timeout": 2, "ipip_verify_interval": 1}
+    inventory = json.loads(nodes.inventory({"datastore": "etcdv3"}, role_vars,
                                            name="inventory-%s.json" % uuid.uuid4().hex[:6]).read_text())
     inventory["all"]["vars"].pop("ipip_report_dir")
     (pdd / "inventory" / "hosts.json").write_text(json.dumps(inventory, indent=1))
@@ -153,8 +153,8 @@ def test_diagnose_and_enable_under_ansible_runner_then_rollback_from_the_stats(s
     ("{not json", "cannot be used: it is not valid JSON (Expecting property name"),
     ('{"datastore": "etcdv3", "restore": "nope"}', "not a backup written by enable_ipip"),
 ])
-def test_a_missing_or_broken_backup_is_a_clear_error_and_nothing_is_written(seeded_cluster, nodes, tmp_path,
-                                                                           content, says):
+def test_a_missing_or_broken_backup_is_a_clear_error_and_nothing_is_written(
+        seeded_cluster, nodes, tmp_path, content, says):
     etcd = seeded_cluster
     before = etcd_dump(etcd.raw)
     backup_file = tmp_path / "pool-backup.json"

@@ -85,7 +85,10 @@ echo "galaxy: antsibull-docs lint-collection-docs --plugin-docs ok"
 if [ ! -x "$importer_venv/bin/python" ] ||
    ! "$importer_venv/bin/python" -c "import galaxy_importer" 2>/dev/null; then
   python3 -m venv "$importer_venv"
-  "$importer_venv/bin/pip" install -q "galaxy-importer==$importer_version"
+  # (this machine's pip.conf names local find-links folders that may be absent: drop those warnings, as venv.sh)
+  "$importer_venv/bin/python" -m pip install -q --disable-pip-version-check "galaxy-importer==$importer_version" 2>&1 \
+    | grep -v '^WARNING: Location' >&2 || true
+  "$importer_venv/bin/python" -c "import galaxy_importer" || { echo "galaxy: installing galaxy-importer failed" >&2; exit 1; }
 fi
 rc=0
 (cd "$out" && PATH="$importer_venv/bin:$PATH" GALAXY_IMPORTER_CONFIG="$root/tests/tools/galaxy-importer.cfg" \

@@ -86,6 +86,7 @@ etcd_cert: /etc/calico/certs/cert.pem
 etcd_key: /etc/calico/certs/key.pem
 # then: ansible-playbook k8snet.calico.enable_ipip -i calico.calico_nodes.yml -e ipip_hosts=subnet_10_39_0_0_24
 
+---
 # kdd.calico_nodes.yml: the Kubernetes datastore, nodes reached by name, grouped by tunnel presence
 plugin: k8snet.calico.calico_nodes
 datastore: kubernetes

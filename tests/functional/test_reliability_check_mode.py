@@ -113,7 +113,7 @@ def test_diagnose_names_the_via_gateway_route(seeded_cluster, nodes, tmp_path):
 
 
 def test_report_directory_is_created_when_missing(seeded_cluster, nodes, tmp_path):
-    """The default report directory (<playbook dir>/ipip-report) does not exist in a fresh clone."""
+    """The default report directory (<working directory>/ipip-report) does not exist in a fresh clone."""
     etcd = seeded_cluster
     report = tmp_path / "new" / "report"
     rc, output, _log = run_playbook("diagnose.yml", inventory(nodes, etcd, report), tmp_path)

@@ -103,8 +103,10 @@ def fields_of(request):
 
 
 def without_resource_version(obj):
+    """Without what the datastore itself sets on a write (the Kubernetes API server: resourceVersion, generation)."""
     obj = copy.deepcopy(obj)
-    (obj.get("metadata") or {}).pop("resourceVersion", None)
+    for owned in ("resourceVersion", "generation"):
+        (obj.get("metadata") or {}).pop(owned, None)
     return obj
 
 

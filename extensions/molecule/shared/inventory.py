@@ -19,6 +19,17 @@ SCENARIOS = {
     "faults": ("crosssubnet", "v3", "Always"),          # etcd, BIRD, tunl0, router and node faults
 }
 TOPOLOGY_NODES = {"seed": ["node1", "node2"], "crosssubnet": ["node1", "node2", "node3"]}
+# A second IPv4 pool some scenarios add (tests/lab/datastore/<flavour>/<file>.kv, `lab.sh up --extra <file>`): one
+# block of it per node. crosssubnet's has IPIP Always from the start, and the converge names only the default pool
+# (ipip_pools), so the run must leave it alone and judge its blocks by its own mode. With it, every node's tunl0 is
+# up before the fix, with the first address of the node's block of that pool (the stand-in agent takes the tunnel
+# address from a block of an IPIP pool, as allocate-tunnel-addrs does; calico-facts section 3).
+EXTRA_POOLS = {
+    "crosssubnet": {"file": "extra-pool", "name": "extra-ipv4-ippool", "cidr": "172.20.0.0/16", "ipip_mode": "Always",
+                    "blocks": {"node1": "172.20.70.0/26", "node2": "172.20.169.192/26", "node3": "172.20.80.0/26"}},
+}
+# Without it, node1's tunnel address is the first free one of its block (ordinal 57, see the topology README).
+TUNNEL_ADDRESSES = {"node1": "192.168.70.57"}
 NODES = {  # node: address, gateway, pod address, block
     "node1": ("10.39.0.110", "10.39.0.1", "192.168.70.42", "192.168.70.0/26"),
     "node2": ("10.39.3.75", "10.39.3.1", "192.168.169.196", "192.168.169.192/26"),
@@ -48,6 +59,8 @@ def main():
     scenario = os.environ.get("MOLECULE_SCENARIO_NAME") or os.environ.get("LAB_SCENARIO", "seed")
     topology, flavour, ipip_mode = SCENARIOS[scenario]
     nodes = TOPOLOGY_NODES[topology]
+    extra_pool = EXTRA_POOLS.get(scenario)
+    ipip_before = bool(extra_pool and extra_pool["ipip_mode"] != "Never")
     conn = connection_vars()
     # The lab's etcd as the controller reaches it (relayed into the lab, see tests/lab/README.md); before the lab
     # host is up there is none, and nothing uses it.
@@ -56,6 +69,12 @@ def main():
     for n in nodes:
         ip, gw, pod, block = NODES[n]
         hostvars[n] = dict(conn, ansible_host="k8snet-" + n, node_ip=ip, node_gateway=gw, node_block=block)
+        # where tunl0's address comes from: the node's block of the first pool with IPIP
+        hostvars[n]["node_tunnel_block"] = extra_pool["blocks"][n] if ipip_before else block
+        if ipip_before:
+            hostvars[n]["node_tunnel_address"] = extra_pool["blocks"][n].split("/")[0]
+        elif n in TUNNEL_ADDRESSES:
+            hostvars[n]["node_tunnel_address"] = TUNNEL_ADDRESSES[n]
         pod_name = "pod" + n[len("node"):]
         hostvars[pod_name] = dict(conn, ansible_host="k8snet-" + pod_name, pod_ip=pod, pod_node=n)
     reports = os.environ.get("LAB_REPORTS") or os.path.join(
@@ -65,6 +84,9 @@ def main():
         "all": {"vars": {
             "lab_repo": REPO, "lab_scenario": scenario, "lab_topology": topology, "lab_flavour": flavour,
             "lab_ipip_mode": ipip_mode,
+            "lab_extra_pool": extra_pool,                    # or None
+            "lab_datastore_extra": [extra_pool["file"]] if extra_pool else [],
+            "lab_ipip_before": ipip_before,                  # tunl0 is up before the fix
             "lab_etcd_endpoint": "http://10.39.0.2:2379",   # inside the lab
             "lab_datastore_url": datastore_url,              # from the controller
             "lab_nodes": {n: dict(zip(("ip", "gateway", "pod", "block"), NODES[n])) for n in nodes},

@@ -12,7 +12,10 @@
 # STAND-IN agent (tests/lab/agent/), which renders BIRD's config from the datastore (see tests/lab/README.md).
 #
 # Usage:
-#   lab.sh up [--scenario seed|crosssubnet] [--flavour v3|v2]   build it and wait for the broken BGP routes
+#   lab.sh up [--scenario seed|crosssubnet] [--flavour v3|v2] [--extra NAME]...
+#                                                               build it and wait for the broken BGP routes;
+#                                                               --extra also loads datastore/<flavour>/NAME.kv (e.g.
+#                                                               extra-pool: a second pool with a block per node)
 #   lab.sh down                                                 remove everything the lab made and check
 #   lab.sh status                                               what is up (exit 1 if nothing)
 #   lab.sh check broken|ipip|crosssubnet                        routes, tunl0, pod pings, IPIP capture vs. expected
@@ -200,15 +203,20 @@ node_block() {
 }
 
 up() {
-  local scenario=seed flavour=v3
+  local scenario=seed flavour=v3 extra=()
   while [ $# -gt 0 ]; do
     case $1 in
       --scenario) scenario=$2; shift 2 ;;
       --flavour) flavour=$2; shift 2 ;;
+      --extra) extra+=("$2"); shift 2 ;;
       *) die "unknown argument '$1'" ;;
     esac
   done
   case $flavour in v3|v2) ;; *) die "unknown flavour '$flavour' (v3|v2)" ;; esac
+  local x
+  for x in "${extra[@]}"; do
+    [ -f "$LAB_DIR/datastore/$flavour/$x.kv" ] || die "--extra $x: no datastore/$flavour/$x.kv"
+  done
   [ "$(id -u)" = 0 ] || die "run as root on the lab host"
   [ ! -e "$STATE/made" ] || die "a lab is already up ($STATE/made exists): run 'lab.sh down' first"
   NODES=$(scenario_nodes "$scenario")
@@ -218,8 +226,8 @@ up() {
   rm -rf "$LOGS"
   mkdir -p "$STATE" "$LOGS"
   : >"$STATE/made"
-  printf 'scenario=%s\nflavour=%s\nnodes="%s"\netcd=%s\nlogs=%s\n' \
-    "$scenario" "$flavour" "$NODES" "$ETCD_URL" "$LOGS" >"$STATE/lab.env"
+  printf 'scenario=%s\nflavour=%s\nnodes="%s"\nextra="%s"\netcd=%s\nlogs=%s\n' \
+    "$scenario" "$flavour" "$NODES" "${extra[*]}" "$ETCD_URL" "$LOGS" >"$STATE/lab.env"
   local start=$SECONDS n
   # A kernel with the ipip module gives every namespace a fallback tunl0; calico-node would load it too.
   modprobe ipip 2>/dev/null || true
@@ -234,11 +242,12 @@ up() {
   wait_for 240 "etcd at $ETCD_URL" etcd_py --health
   say "etcd healthy after $((SECONDS - start))s"
   # shellcheck disable=SC2086
-  etcd_py --flavour "$flavour" cluster $NODES
+  etcd_py --flavour "$flavour" cluster $NODES "${extra[@]}"
   wait_jobs "starting the containers"
   say "containers started after $((SECONDS - start))s"
   wait_for 180 "BGP routes to every remote block" mesh_converged
-  say "up in $((SECONDS - start))s: scenario=$scenario flavour=$flavour nodes: $NODES; etcd $ETCD_URL; logs $LOGS"
+  say "up in $((SECONDS - start))s: scenario=$scenario flavour=$flavour nodes: $NODES${extra[*]:+; extra: ${extra[*]}};\
+ etcd $ETCD_URL; logs $LOGS"
 }
 
 # Every name the lab can create: `down` also removes these if an interrupted `up` did not record them.
@@ -426,5 +435,5 @@ case $cmd in
   check) check "$@" ;;
   fault) fault "$@" ;;
   exec) n=${1:?NODE}; shift; exec "${PODMAN[@]}" exec "$P$n" "$@" ;;
-  *) sed -n '2,22p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,25p' "$0" >&2; exit 2 ;;
 esac

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.skipif(not can_make_namespaces(), reason="needs root, i
 TARGET_KEY = POOLS + "ipip-pool"
 VXLAN_KEY = POOLS + "vxlan-pool"
 ENABLE_TASK = "TASK [k8snet.calico.ipip : Set the IPIP mode on each chosen pool]"
+REFUSAL_TASK = "TASK [k8snet.calico.ipip : Refuse to switch pools from VXLAN to IPIP unless ipip_replace_vxlan is true]"
 
 
 def pool_text(name, cidr, vxlan_mode="Never"):
@@ -161,8 +162,8 @@ def test_vxlan_pools_are_refused_before_any_write_and_replaced_when_asked(etcd, 
     assert rc != 0, output[-3000:]
     assert etcd_dump(raw) == before and raw.revision() == revision
     assert not (report / "pool-backup.json").exists()
-    assert ENABLE_TASK in output, output[-3000:]
-    refusal = output.split(ENABLE_TASK, 1)[1].split("\nTASK [", 1)[0]  # the pool task's own lines
+    assert REFUSAL_TASK in output and ENABLE_TASK not in output, output[-3000:]  # stopped before the pool task
+    refusal = output.split(REFUSAL_TASK, 1)[1].split("\nTASK [", 1)[0]  # the refusal's own lines
     for fragment in ("Refusing to switch pools from VXLAN to IPIP: vxlan-pool (172.16.0.0/16, vxlanMode Always)",
                      "leave these pools out with ipip_pools", "set ipip_replace_vxlan: true", "Nothing was written"):
         assert fragment in refusal, output[-4000:]

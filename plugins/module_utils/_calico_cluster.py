@@ -20,6 +20,7 @@ AFFINITY_PREFIX = "/calico/ipam/v2/host/"
 
 K8S_ADDRESS_ANNOTATION = "projectcalico.org/IPv4Address"
 K8S_TUNNEL_ANNOTATION = "projectcalico.org/IPv4IPIPTunnelAddr"
+K8S_VXLAN_TUNNEL_ANNOTATION = "projectcalico.org/IPv4VXLANTunnelAddr"
 
 
 def felix_from_object(obj: Any, key: Optional[str] = None) -> Dict[str, Any]:
@@ -45,12 +46,15 @@ def _prefix(address: Optional[str]) -> Optional[int]:
         return None
 
 
-def _node(name: Any, address: Optional[str], tunnel: Optional[str], datastore: str) -> Dict[str, Any]:
+def _node(name: Any, address: Optional[str], tunnel: Optional[str], datastore: str,
+          vxlan_tunnel: Optional[str] = None) -> Dict[str, Any]:
     return {
         "name": name,
         "ipv4_address": address or None,
         "ipv4_prefix_length": _prefix(address),
         "ipip_tunnel_address": tunnel or None,
+        # the next hop of VXLAN routes to this node's blocks (Calico v3.7+ only: Calico v2 has no VXLAN)
+        "vxlan_tunnel_address": vxlan_tunnel or None,
         "datastore": datastore,
     }
 
@@ -62,9 +66,12 @@ def node_from_object(obj: Any, datastore: str) -> Dict[str, Any]:
     metadata = obj.get("metadata") or {}
     if obj.get("kind") == "Node" and obj.get("apiVersion") == "v1" and datastore == "kubernetes":
         notes = metadata.get("annotations") or {}
-        return _node(metadata.get("name"), notes.get(K8S_ADDRESS_ANNOTATION), notes.get(K8S_TUNNEL_ANNOTATION), datastore)
-    bgp = (obj.get("spec") or {}).get("bgp") or {}
-    return _node(metadata.get("name"), bgp.get("ipv4Address"), bgp.get("ipv4IPIPTunnelAddr"), datastore)
+        return _node(metadata.get("name"), notes.get(K8S_ADDRESS_ANNOTATION), notes.get(K8S_TUNNEL_ANNOTATION), datastore,
+                     notes.get(K8S_VXLAN_TUNNEL_ANNOTATION))
+    spec = obj.get("spec") or {}
+    bgp = spec.get("bgp") or {}
+    return _node(metadata.get("name"), bgp.get("ipv4Address"), bgp.get("ipv4IPIPTunnelAddr"), datastore,
+                 spec.get("ipv4VXLANTunnelAddr"))
 
 
 def nodes_from_v1_keys(kvs: Iterable[Tuple[str, str]]) -> List[Dict[str, Any]]:

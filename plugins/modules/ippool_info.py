@@ -149,11 +149,15 @@ operator:
       type: list
       elements: str
 nodes:
-  description: Calico nodes (empty with O(gather_nodes=false)).
+  description:
+    - Calico nodes (empty with O(gather_nodes=false)), with their BGP address and prefix, IPIP tunnel address and
+      VXLAN tunnel address (the next hop of VXLAN routes to their blocks; v3 C(spec.ipv4VXLANTunnelAddr), Kubernetes
+      annotation C(projectcalico.org/IPv4VXLANTunnelAddr); always null on Calico v2, which has no VXLAN).
   returned: always
   type: list
   elements: dict
-  sample: [{name: node1, ipv4_address: 10.0.1.5/24, ipv4_prefix_length: 24, ipip_tunnel_address: 192.168.70.0, datastore: etcdv3}]
+  sample: [{name: node1, ipv4_address: 10.0.1.5/24, ipv4_prefix_length: 24, ipip_tunnel_address: 192.168.70.0,
+            vxlan_tunnel_address: null, datastore: etcdv3}]
 block_affinities:
   description: Which node owns which IPAM block (empty with O(gather_nodes=false) or through calicoctl).
   returned: always

@@ -119,14 +119,17 @@ def test_nodes_and_affinities_from_each_layout():
         ("/calico/bgp/v1/host/node2/ip_addr_v4", "10.0.2.7"),
     ])
     assert v2[0] == {"name": "node1", "ipv4_address": "10.0.1.5/24", "ipv4_prefix_length": 24,
-                     "ipip_tunnel_address": "192.168.70.0", "datastore": "etcdv2"}
+                     "ipip_tunnel_address": "192.168.70.0", "vxlan_tunnel_address": None, "datastore": "etcdv2"}
     assert v2[1]["ipv4_prefix_length"] is None
     v3 = node_from_object({"kind": "Node", "apiVersion": "projectcalico.org/v3", "metadata": {"name": "a"},
-                           "spec": {"bgp": {"ipv4Address": "10.0.1.6/24", "ipv4IPIPTunnelAddr": "10.244.2.0"}}}, "etcdv3")
-    assert (v3["ipv4_prefix_length"], v3["ipip_tunnel_address"]) == (24, "10.244.2.0")
+                           "spec": {"bgp": {"ipv4Address": "10.0.1.6/24", "ipv4IPIPTunnelAddr": "10.244.2.0"},
+                                    "ipv4VXLANTunnelAddr": "10.244.2.1"}}, "etcdv3")
+    assert (v3["ipv4_prefix_length"], v3["ipip_tunnel_address"], v3["vxlan_tunnel_address"]) == (
+        24, "10.244.2.0", "10.244.2.1")
     k8s = node_from_object({"kind": "Node", "apiVersion": "v1", "metadata": {"name": "b", "annotations": {
-        "projectcalico.org/IPv4Address": "10.0.2.7/32"}}}, "kubernetes")
-    assert k8s["ipv4_prefix_length"] == 32
+        "projectcalico.org/IPv4Address": "10.0.2.7/32", "projectcalico.org/IPv4VXLANTunnelAddr": "10.244.3.1"}}},
+        "kubernetes")
+    assert (k8s["ipv4_prefix_length"], k8s["vxlan_tunnel_address"]) == (32, "10.244.3.1")
     assert affinity_from_key("/calico/ipam/v2/host/node1/ipv4/block/192.168.70.0-26", '{"state":"confirmed","deleted":false}') == {
         "node": "node1", "cidr": "192.168.70.0/26", "state": "confirmed"}
     assert affinity_from_key("/calico/ipam/v2/host/node1/ipv4/block/192.168.70.0-26", "{}")["state"] == "confirmed"

@@ -11,6 +11,8 @@ version_added: 0.1.0
 description:
   - One test case per node; a node with bad routes or tunnel problems fails, and the failure lists each bad route
     with its cause. Unreachable hosts are failed test cases too.
+  - Bad blocks of pools outside the verdict's scope (C(in_scope=false)) and their tunnel problems never fail a test
+    case; they are listed in its C(system-out).
 options:
   _input:
     description: A verdict from P(k8snet.calico.ipip_verdict#filter).

@@ -53,3 +53,25 @@ def test_junit():
 def test_input_must_be_a_verdict(render):
     with pytest.raises(AnsibleFilterError, match="must be a verdict dict"):
         render("nope")
+
+
+def test_junit_out_of_scope_blocks_are_warnings_not_failures():
+    """Blocks of pools the run did not change (in_scope false) never fail a node's test case; they are listed in
+    its system-out, and a failing node's failure lists only its in-scope routes."""
+    outside = {"block": "172.20.80.0/26", "pool": "extra-pool", "in_scope": False, "cause": "via_gateway",
+               "detail": "next hop 10.39.0.1 is the default gateway, not node node3 (10.39.0.111)"}
+    verdict = {"ok": False, "nodes": [
+        dict(VERDICT["nodes"][0], blocks=VERDICT["nodes"][0]["blocks"] + [outside]),
+        dict(VERDICT["nodes"][1], blocks=[outside], blocks_bad_out_of_scope=1,
+             problems_out_of_scope=["tunl0 is down"]),
+    ]}
+    cases = dict((c.get("name"), c) for c in ET.fromstring(ipip_report_junit(verdict)).iter("testcase"))
+    failing, passing = cases["node1 (node1)"], cases["node2 (node2)"]
+    assert failing.find("failure").get("message") == "1 bad route(s), 0 tunnel problem(s)"
+    assert "172.20.80.0/26" not in failing.find("failure").text
+    assert "172.20.80.0/26 (pool extra-pool): via_gateway" in failing.find("system-out").text
+    assert passing.find("failure") is None
+    assert passing.find("system-out").text.splitlines() == [
+        "outside the run's pools: 172.20.80.0/26 (pool extra-pool): via_gateway (next hop 10.39.0.1 is the default "
+        "gateway, not node node3 (10.39.0.111))",
+        "outside the run's pools: tunnel: tunl0 is down"]

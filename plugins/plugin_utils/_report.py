@@ -65,9 +65,8 @@ def render_junit(verdict, suite="k8snet.calico.ipip", unreachable=()):
         # Blocks of pools outside the verdict's scope never fail a node: they are warnings (system-out).
         all_bad = [b for b in node.get("blocks") or [] if b.get("cause") != "ok"]
         bad = [b for b in all_bad if b.get("in_scope", True)]
-        warnings = ["outside the run's pools: %s (pool %s): %s (%s)" % (b["block"], b.get("pool"), b["cause"],
-                                                                         b["detail"])
-                    for b in all_bad if not b.get("in_scope", True)]
+        warnings = ["outside the run's pools: %s (pool %s): %s (%s)" % (
+            b["block"], b.get("pool"), b["cause"], b["detail"]) for b in all_bad if not b.get("in_scope", True)]
         warnings.extend("outside the run's pools: tunnel: %s" % p for p in node.get("problems_out_of_scope") or [])
         if warnings:
             ET.SubElement(case, "system-out").text = "\n".join(warnings)

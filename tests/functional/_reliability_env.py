@@ -25,6 +25,8 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+import pytest
+
 from _loopback_http import LoopbackHTTPServer
 from conftest import COLLECTIONS, FELIX_TEXT, IPV6_POOL_TEXT, POOL_KEY, POOL_TEXT, POOLS, REPO
 
@@ -242,3 +244,21 @@ def run_playbook(playbook, inventory, workdir: Path, extra_vars=None, check=Fals
     proc = subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=timeout, check=False,
                           cwd=str(workdir))
     return proc.returncode, proc.stdout + proc.stderr, log.read_text() if log.exists() else ""
+
+
+def cluster_fixtures(name):
+    """A test module's two fixtures, ``nodes, seeded_cluster = cluster_fixtures("my-tests")``: ``nodes``, one
+    namespace cluster for the whole module (made under a temporary directory called *name*), and ``seeded_cluster``,
+    the suite's etcd seeded anew with the incident's Calico objects for each test."""
+
+    @pytest.fixture(scope="module")
+    def nodes(tmp_path_factory):
+        with Cluster.made(tmp_path_factory.mktemp(name)) as cluster:
+            yield cluster
+
+    @pytest.fixture
+    def seeded_cluster(etcd, nodes):  # pylint: disable=redefined-outer-name  # pytest injects the fixture
+        seed_cluster(etcd.raw)
+        return etcd
+
+    return nodes, seeded_cluster

@@ -23,7 +23,7 @@ import ansible_runner
 import pytest
 import yaml
 
-from _reliability_env import ANSIBLE_BIN, Cluster, can_make_namespaces, etcd_dump, run_playbook, seed_cluster
+from _reliability_env import ANSIBLE_BIN, can_make_namespaces, cluster_fixtures, etcd_dump, run_playbook
 from conftest import AUTH_PASSWORD, COLLECTIONS, POOL_KEY, POOL_TEXT, REPO, run_ansible
 
 namespaces = pytest.mark.skipif(not can_make_namespaces(), reason="needs root, iproute2 and /usr/bin/python3")
@@ -33,16 +33,7 @@ POOL = "default-ipv4-ippool"
 WRONG_PLACES = (REPO / "playbooks" / "ipip-report", REPO / "ipip-report")
 
 
-@pytest.fixture(scope="module")
-def nodes(tmp_path_factory):
-    with Cluster.made(tmp_path_factory.mktemp("awx-runner")) as cluster:
-        yield cluster
-
-
-@pytest.fixture
-def seeded_cluster(etcd, nodes):
-    seed_cluster(etcd.raw)
-    return etcd
+nodes, seeded_cluster = cluster_fixtures("awx-runner")
 
 
 def private_data_dir(root, nodes, etcd, playbook, extravars=None):

@@ -12,22 +12,13 @@ import json
 
 import pytest
 
-from _reliability_env import Cluster, can_make_namespaces, etcd_dump, run_playbook, seed_cluster
+from _reliability_env import can_make_namespaces, cluster_fixtures, etcd_dump, run_playbook
 from conftest import POOL_KEY, POOL_TEXT
 
 pytestmark = pytest.mark.skipif(not can_make_namespaces(), reason="needs root, iproute2 and /usr/bin/python3")
 
 
-@pytest.fixture(scope="module")
-def nodes(tmp_path_factory):
-    with Cluster.made(tmp_path_factory.mktemp("reliability-check")) as cluster:
-        yield cluster
-
-
-@pytest.fixture
-def seeded_cluster(etcd, nodes):
-    seed_cluster(etcd.raw)
-    return etcd
+nodes, seeded_cluster = cluster_fixtures("reliability-check")
 
 
 def inventory(nodes, etcd, report_dir, **extra):

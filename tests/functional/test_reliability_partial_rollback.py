@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from _reliability_env import Cluster, EtcdTxnProxy, can_make_namespaces, etcd_dump, run_playbook, seed_cluster
+from _reliability_env import EtcdTxnProxy, can_make_namespaces, cluster_fixtures, etcd_dump, run_playbook
 from conftest import FELIX_KEY, FELIX_TEXT, POOL_KEY, POOL_TEXT
 
 pytestmark = pytest.mark.skipif(not can_make_namespaces(), reason="needs root, iproute2 and /usr/bin/python3")
@@ -49,16 +49,7 @@ class FelixInterferingProxy(EtcdTxnProxy):
         super().__init__(target, on_txn)
 
 
-@pytest.fixture(scope="module")
-def nodes(tmp_path_factory):
-    with Cluster.made(tmp_path_factory.mktemp("reliability-partial")) as cluster:
-        yield cluster
-
-
-@pytest.fixture
-def seeded_cluster(etcd, nodes):
-    seed_cluster(etcd.raw)
-    return etcd
+nodes, seeded_cluster = cluster_fixtures("reliability-partial")
 
 
 @pytest.fixture

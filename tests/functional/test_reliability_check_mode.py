@@ -124,5 +124,5 @@ def test_report_and_rollback_happen_when_every_node_fails_verification(seeded_cl
     assert (report / "pool-backup.json").exists()
     assert etcd.raw.get(POOL_KEY) == POOL_TEXT, "the pool was not rolled back"
     data = json.loads((report / "report.json").read_text())
-    assert data["rollback"]["performed"] is True and data["result"] == "unresolved"
+    assert data["rollback"]["performed"] is True and data["result"] == "rolled_back"
     assert data["verification"]["nodes"] and not any(n["ok"] for n in data["verification"]["nodes"])

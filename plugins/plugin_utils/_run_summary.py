@@ -1,0 +1,71 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, k8snet.calico contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# PRIVATE: not part of the collection's public API; may change at any time.
+"""The run's outcome from its per-host verdicts: the one place that decides ``result``. Pure functions.
+
+``result`` is ``ok`` only when every judged host met the run's goal and none was left out; ``rolled_back`` when the
+enable run's own verification failed and it restored the previous pools (the change did not hold: never ``ok``,
+whatever the restored state looks like); ``unresolved`` otherwise.
+"""
+
+from __future__ import annotations
+
+GOALS = ("ok", "converged")
+RESULTS = ("ok", "unresolved", "rolled_back")
+# Why a rollback ran: the enable run's verification failed (ipip_rollback_on_failure), or it was the job (rollback.yml).
+ROLLBACK_REASONS = ("verification_failed", "requested")
+
+
+class RunSummaryInputError(ValueError):
+    """Inputs the summary cannot use; the message names the field and the value."""
+
+
+def _hosts(value, field):
+    if not isinstance(value, (list, tuple)) or not all(isinstance(h, str) for h in value):
+        raise RunSummaryInputError("%s: %r is not a list of host names" % (field, value))
+    return list(value)
+
+
+def run_summary(hosts, verdicts, diagnosis, goal="ok", rollback=None):
+    """``{verification, unreachable, result}`` for the report.
+
+    ``hosts``: the hosts the run judges. ``verdicts``: the per-host verdicts of the verification (empty when none
+    ran: check mode, diagnose). ``diagnosis``: the verdict before any change. ``goal``: what verification waited
+    for (``ok``, or ``converged`` after a rollback). ``rollback``: the rollback report (``performed``, ``reason``).
+    """
+    hosts = _hosts(hosts, "hosts")
+    if goal not in GOALS:
+        raise RunSummaryInputError("goal: %r is not one of %s" % (goal, ", ".join(GOALS)))
+    if not isinstance(verdicts, (list, tuple)) or not all(isinstance(v, dict) and "host" in v for v in verdicts):
+        raise RunSummaryInputError("verdicts: %r is not a list of host verdicts (mappings with a host)" % (verdicts,))
+    if not isinstance(diagnosis, dict) or not isinstance(diagnosis.get("nodes"), list):
+        raise RunSummaryInputError("diagnosis: %r is not a verdict (a mapping with nodes)" % (diagnosis,))
+    rollback = rollback or {"performed": False}
+    if not isinstance(rollback, dict):
+        raise RunSummaryInputError("rollback: %r is not a mapping" % (rollback,))
+    reason = rollback.get("reason", "requested")
+    if rollback.get("performed") and reason not in ROLLBACK_REASONS:
+        raise RunSummaryInputError("rollback.reason: %r is not one of %s" % (reason, ", ".join(ROLLBACK_REASONS)))
+
+    judged = verdicts if verdicts else diagnosis["nodes"]
+    seen = set(v.get("host") for v in judged)
+    unreachable = [h for h in hosts if h not in seen]
+    verification = None
+    if verdicts:
+        verification = {
+            "ok": all(v.get("ok") is True for v in verdicts) and not unreachable,
+            "converged": all(v.get("converged") is True for v in verdicts) and not unreachable,
+            "hosts_ok": sum(1 for v in verdicts if v.get("ok") is True),
+            "hosts_bad": sum(1 for v in verdicts if v.get("ok") is not True) + len(unreachable),
+            "nodes": list(verdicts),
+        }
+        met = verification[goal]
+    else:
+        met = diagnosis.get("ok") is True and not unreachable
+    if rollback.get("performed") and reason == "verification_failed":
+        result = "rolled_back"
+    else:
+        result = "ok" if met else "unresolved"
+    return {"verification": verification, "unreachable": unreachable, "result": result}

@@ -1,0 +1,72 @@
+"""The run's result decided in one place (plugin_utils/_run_summary.py, filter ipip_run_summary)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.k8snet.calico.plugins.filter.ipip_run_summary import ipip_run_summary
+
+DIAGNOSIS_BAD = {"ok": False, "nodes": [{"host": "node1", "ok": False}, {"host": "node2", "ok": False}]}
+DIAGNOSIS_OK = {"ok": True, "nodes": [{"host": "node1", "ok": True}, {"host": "node2", "ok": True}]}
+
+
+def verdict(host, ok, converged):
+    return {"host": host, "ok": ok, "converged": converged}
+
+
+def test_every_host_ok_is_ok():
+    out = ipip_run_summary([verdict("node1", True, True), verdict("node2", True, True)], ["node1", "node2"],
+                           DIAGNOSIS_BAD)
+    assert out["result"] == "ok" and out["unreachable"] == []
+    assert (out["verification"]["hosts_ok"], out["verification"]["hosts_bad"]) == (2, 0)
+
+
+def test_probe_failed_then_rolled_back_is_never_ok():
+    # routes converged (the probe does not lower converged), the probe failed, the run restored the pools
+    verdicts = [verdict("node1", False, True), verdict("node2", False, True)]
+    out = ipip_run_summary(verdicts, ["node1", "node2"], DIAGNOSIS_BAD, goal="converged",
+                           rollback={"performed": True, "reason": "verification_failed"})
+    assert out["result"] == "rolled_back"
+    assert out["verification"]["ok"] is False and out["verification"]["hosts_bad"] == 2
+
+
+def test_requested_rollback_that_converged_is_ok():
+    verdicts = [verdict("node1", False, True), verdict("node2", False, True)]
+    out = ipip_run_summary(verdicts, ["node1", "node2"], DIAGNOSIS_BAD, goal="converged",
+                           rollback={"performed": True, "reason": "requested"})
+    assert out["result"] == "ok"
+
+
+def test_a_host_without_verdict_is_unreachable_and_not_ok():
+    out = ipip_run_summary([verdict("node1", True, True)], ["node1", "node2"], DIAGNOSIS_BAD)
+    assert out["unreachable"] == ["node2"] and out["result"] == "unresolved"
+    assert out["verification"]["ok"] is False and out["verification"]["hosts_bad"] == 1
+
+
+def test_without_verification_the_diagnosis_decides():
+    assert ipip_run_summary([], ["node1", "node2"], DIAGNOSIS_OK)["result"] == "ok"
+    assert ipip_run_summary([], ["node1", "node2", "node3"], DIAGNOSIS_OK)["result"] == "unresolved"
+    assert ipip_run_summary([], ["node1", "node2"], DIAGNOSIS_BAD)["verification"] is None
+
+
+def test_ok_must_be_true_not_truthy():
+    out = ipip_run_summary([{"host": "node1", "ok": "no", "converged": "no"}], ["node1"], DIAGNOSIS_BAD)
+    assert out["result"] == "unresolved"
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"hosts": "node1"}, "hosts"),
+    ({"verdicts": [5]}, "verdicts"),
+    ({"verdicts": [{"ok": True}]}, "verdicts"),
+    ({"diagnosis": None}, "diagnosis"),
+    ({"goal": "done"}, "goal"),
+    ({"rollback": {"performed": True, "reason": "why not"}}, "rollback.reason"),
+    ({"rollback": "yes"}, "rollback"),
+])
+def test_bad_input_names_the_field(kwargs, field):
+    args = {"verdicts": [], "hosts": ["node1"], "diagnosis": DIAGNOSIS_OK}
+    args.update(kwargs)
+    verdicts = args.pop("verdicts")
+    with pytest.raises(AnsibleFilterError, match=r"ipip_run_summary: %s: " % field.replace(".", r"\.")):
+        ipip_run_summary(verdicts, **args)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run ansible-test on this collection without Docker.
 # ansible-test needs the collection at .../ansible_collections/k8snet/calico as a real directory (not a
-# symlink), and, offline, a pip bootstrap script in its cache: see ../../docs/development.md.
+# symlink), and, offline, a pip bootstrap script in its cache (written below).
 # Usage: tests/tools/ansible-test.sh sanity|units [ansible-test options...]
 # `units` installs tests/unit/requirements.txt (what the unit tests import besides ansible-core and pytest) into
 # ansible-test's venv (--requirements).

@@ -78,3 +78,28 @@ def test_probe_failure_with_rollback_is_rolled_back_and_exits_non_zero(etcd, nod
     assert after[POOL_KEY] == before[POOL_KEY]
     summary = (report / "report.txt").read_text()
     assert "rolled_back" in summary, summary
+
+
+def test_the_role_main_entry_point_rolls_back_as_the_playbook_does(etcd, nodes, tmp_path):
+    """include_role of k8snet.calico.ipip (tasks/main.yml) honours ipip_rollback_on_failure, as enable_ipip.yml
+    does (before: main documented the option and never rolled back). Verification fails on every node here (nothing
+    creates tunl0 in the namespaces), so the pool must come back as stored."""
+    raw = etcd.raw
+    seed_cluster(raw)
+    nodes.settle()
+    before = etcd_dump(raw)
+    report = tmp_path / "report"
+    report.mkdir()
+    playbook = tmp_path / "site.yml"
+    playbook.write_text(
+        "- hosts: calico_nodes\n  gather_facts: false\n  tasks:\n"
+        "    - name: The whole flow\n      ansible.builtin.include_role: {name: k8snet.calico.ipip}\n")
+    inventory = nodes.inventory({"datastore": "etcdv3", "etcd_endpoints": [etcd.url]},
+                                {"ipip_report_dir": str(report), "ipip_verify_timeout": 3, "ipip_verify_interval": 1,
+                                 "ipip_rollback_on_failure": True}, name="inventory-main.json")
+    rc, output, _log = run_playbook(str(playbook), inventory, tmp_path)
+    assert "Traceback" not in output
+    assert rc != 0, output[-3000:]
+    assert raw.get(POOL_KEY) == before[POOL_KEY][0], "the pool was not rolled back"
+    data = json.loads((report / "report.json").read_text())
+    assert data["rollback"]["performed"] is True and data["result"] == "rolled_back", data["rollback"]

@@ -55,7 +55,7 @@ options:
   scope:
     description:
       - Names or CIDRs of the pools whose blocks decide each node's C(ok), C(converged), C(blocks_ok) and
-        C(blocks_bad). Every entry must name one of O(pools).
+        C(blocks_bad). Every entry must name one of O(pools); an empty list is an error, not a pass.
       - Unset means every pool.
     type: list
     elements: str
@@ -95,7 +95,13 @@ _value:
   description: The verdict.
   type: dict
   contains:
-    ok: {description: True when every host is fine., type: bool}
+    ok: {description: True when every host is fine and RV(_value.problems) is empty., type: bool}
+    problems:
+      description:
+        - Conflicts in the cluster data, each also a problem of the nodes it names (which are then not ok) - a
+          block claimed by two nodes (C(block X is claimed by nodes A and B)), two nodes with the same address.
+      type: list
+      elements: str
     hosts_ok: {description: Number of hosts without problems., type: int}
     hosts_bad: {description: Number of hosts with at least one problem., type: int}
     causes: {description: Number of remote block routes in scope per cause., type: dict}
@@ -110,7 +116,11 @@ _value:
         address: {description: The node's BGP address., type: str}
         subnet: {description: The node's subnet as Calico records it., type: str}
         ok: {description: Whether every block and the tunnel are fine., type: bool}
-        problems: {description: Tunnel device problems., type: list, elements: str}
+        problems:
+          description: Conflicts in the cluster data that name this node (see RV(_value.problems)), then tunnel device
+            problems.
+          type: list
+          elements: str
         tunnel: {description: The tunnel device's state from node_routes_info., type: dict}
         blocks:
           description:
@@ -145,8 +155,10 @@ def ipip_verdict(hosts, nodes=None, affinities=None, pools=None, mode=None, tunn
     try:
         return verdict(hosts, calico_nodes=nodes, affinities=affinities, pools=pools, mode=mode,
                        tunnel_device=tunnel_device, scope=scope,
-                       tunnel_addresses=dict((n["name"], n.get("ipip_tunnel_address")) for n in nodes or []
-                                             if n.get("ipip_tunnel_address")))
+                       # malformed nodes are left to verdict()'s input check, which names the field
+                       tunnel_addresses=dict((n["name"], n["ipip_tunnel_address"]) for n in nodes or []
+                                             if isinstance(n, dict) and n.get("name")
+                                             and n.get("ipip_tunnel_address")))
     except VerdictInputError as exc:
         raise AnsibleFilterError("ipip_verdict: %s" % exc)
 

@@ -98,3 +98,15 @@ def probe_verdict(verdict, addresses, outcomes):
     result["problems"] = list(verdict.get("problems") or []) + [
         "no reply through the tunnel from %s (IP protocol 4 blocked?)" % address for address in silent]
     return result
+
+
+def unjudged_verdict(host, problem):
+    """The verdict of a host whose routes could not be judged (unreachable, unreadable, not verified): not ok, not
+    converged, no blocks, *problem* as its one problem. The same keys as a judged node's verdict."""
+    if not isinstance(host, str) or not host:
+        raise RunSummaryInputError("host: %r is not a host name" % (host,))
+    if not isinstance(problem, str) or not problem:
+        raise RunSummaryInputError("problem: %r is not a text saying why the host was not judged" % (problem,))
+    return {"host": host, "node": None, "ok": False, "converged": False, "blocks": [], "blocks_ok": 0,
+            "blocks_bad": 0, "first_bad": None, "blocks_bad_out_of_scope": 0, "problems_out_of_scope": [],
+            "problems": [problem]}

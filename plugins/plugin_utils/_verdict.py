@@ -69,6 +69,50 @@ def _net(value, field):
         raise VerdictInputError("%s: %r is not a CIDR" % (field, value))
 
 
+def _items(value, field, required=()):
+    """*value* as a list of mappings, each with the keys in *required*; None is an empty list."""
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        raise VerdictInputError("%s: %r is not a list" % (field, value))
+    for index, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise VerdictInputError("%s[%d]: %r is not a mapping" % (field, index, item))
+        for key in required:
+            if key not in item:
+                raise VerdictInputError("%s[%d].%s: missing" % (field, index, key))
+    return value
+
+
+def check_inputs(hosts, calico_nodes, affinities, pools):
+    """Refuse, once at the entry, the shapes the verdict cannot read: a clear error naming the field instead of a
+    KeyError or TypeError from deep inside (the loops that follow trust these shapes and stay fast).
+
+    The routes' items (N x N of them at N nodes) are checked by :func:`check_routes` only when the verdict's own
+    pass over them fails: checking a million routes up front costs more than a tenth of the verdict."""
+    if not isinstance(hosts, dict):
+        raise VerdictInputError("hosts: %r is not a mapping of host -> node_routes_info result" % (type(hosts),))
+    for host, facts in hosts.items():
+        field = "hosts[%s]" % host
+        if not isinstance(facts, dict):
+            raise VerdictInputError("%s: %r is not a mapping" % (field, facts))
+        routes = facts.get("routes")
+        if routes is not None and not isinstance(routes, (list, tuple)):
+            raise VerdictInputError("%s.routes: %r is not a list" % (field, routes))
+        _items(facts.get("addresses"), field + ".addresses", ("address",))
+        if facts.get("tunnel") is not None and not isinstance(facts["tunnel"], dict):
+            raise VerdictInputError("%s.tunnel: %r is not a mapping" % (field, facts["tunnel"]))
+    _items(calico_nodes, "nodes", ("name",))
+    _items(affinities, "affinities", ("node", "cidr"))
+    _items(pools, "pools")
+
+
+def check_routes(hosts):
+    """Name the first route that is not a mapping with a ``dst`` (after :func:`check_inputs`)."""
+    for host, facts in hosts.items():
+        _items(facts.get("routes"), "hosts[%s].routes" % host, ("dst",))
+
+
 def cluster_layout(calico_nodes, affinities, pools, hosts, scope=None):
     """Who owns which block and at which address, merged from the datastore and from the nodes themselves.
 
@@ -79,6 +123,14 @@ def cluster_layout(calico_nodes, affinities, pools, hosts, scope=None):
     CIDRs whose blocks decide (None: every pool).
     """
     nodes = {}
+    problems = {}  # node name -> conflicts in the datastore's data that make its verdict untrustworthy
+
+    def conflict(what, *names):  # names sorted: the same text whatever the order of the datastore's lists
+        names = sorted(names)
+        text = what % tuple(names)
+        for name in names:
+            problems.setdefault(name, []).append(text)
+
     for node in calico_nodes or []:
         if not node.get("ipv4_address"):
             continue
@@ -87,16 +139,21 @@ def cluster_layout(calico_nodes, affinities, pools, hosts, scope=None):
         if node.get("vxlan_tunnel_address"):
             nodes[node["name"]]["vtep"] = str(_ip(node["vxlan_tunnel_address"],
                                                   "nodes[%s].vxlan_tunnel_address" % node["name"]))
-    by_ip = dict((n["ip"], n) for n in nodes.values())
+    by_ip = {}
+    for node in nodes.values():
+        other = by_ip.setdefault(node["ip"], node)
+        if other is not node:  # a host with this address would be matched to one of them at random
+            conflict("nodes %%s and %%s have the same address %s" % node["ip"], other["name"], node["name"])
     for host, facts in sorted(hosts.items()):
         addresses = facts.get("addresses") or []
         node = next((by_ip[a["address"]] for a in addresses if a["address"] in by_ip), None)
         if node is None:
             # Not in the datastore (or no node data): describe it from its own uplink address.
-            uplink = next((a for a in addresses if a["dev"] == facts.get("uplink")), addresses[0] if addresses else None)
+            uplink = next((a for a in addresses if a.get("dev") == facts.get("uplink")),
+                          addresses[0] if addresses else None)
             if uplink is None:
                 continue
-            node = _node_record(host, _net(uplink["cidr"], "%s uplink address" % host))
+            node = _node_record(host, _net(uplink.get("cidr"), "%s uplink address" % host))
             nodes[host] = node
             by_ip[node["ip"]] = node
         node["host"] = host
@@ -106,7 +163,9 @@ def cluster_layout(calico_nodes, affinities, pools, hosts, scope=None):
         block = _net(affinity["cidr"], "affinities[%s].cidr" % affinity.get("node")).cidr
         cidr = str(block)
         networks[cidr] = block
-        owners[cidr] = affinity["node"]
+        other = owners.setdefault(cidr, affinity["node"])
+        if other != affinity["node"]:  # which of them routes it is anyone's guess: no verdict on it is ok
+            conflict("block %s is claimed by nodes %%s and %%s" % cidr, other, affinity["node"])
     for node in nodes.values():
         facts = hosts.get(node["host"]) if node["host"] else None
         for route in (facts or {}).get("routes") or []:
@@ -124,7 +183,7 @@ def cluster_layout(calico_nodes, affinities, pools, hosts, scope=None):
         if owner is not None:
             owner["blocks"].append(network)
     return {"nodes": nodes, "owners": owners, "block_pools": block_pools, "networks": networks,
-            "pool_list": pool_list, "outside": outside}
+            "pool_list": pool_list, "outside": outside, "problems": problems}
 
 
 def pool_table(pools, scope=None):
@@ -152,6 +211,9 @@ def pool_table(pools, scope=None):
     else:
         if isinstance(scope, str) or not isinstance(scope, (list, tuple, set, frozenset)):
             raise VerdictInputError("scope: %r is not a list of pool names or CIDRs" % (scope,))
+        if not scope:  # judging no pool would pass every node: refuse rather than say ok
+            raise VerdictInputError("scope: [] names no pool; give pool names or CIDRs, or leave scope out to "
+                                    "judge every pool")
         chosen = set()
         for item in scope:
             name = known.get(str(item))
@@ -278,12 +340,16 @@ def verdict(hosts, calico_nodes=None, affinities=None, pools=None, tunnel_device
         raise VerdictInputError("the Python library netaddr is required on the controller (pip install netaddr)")
     if mode is not None and mode not in IPIP_MODES:
         raise VerdictInputError("mode: %r is not one of %s" % (mode, ", ".join(IPIP_MODES)))
+    check_inputs(hosts, calico_nodes, affinities, pools)
     # Nothing made here refers back to itself: pause the cyclic garbage collector, which would otherwise walk the
     # millions of route and block objects again and again while the result grows (most of the time at 1,000 nodes).
     collecting = gc.isenabled()
     gc.disable()
     try:
         return _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel_addresses, scope)
+    except (KeyError, TypeError, AttributeError):
+        check_routes(hosts)  # a malformed route: say which (free when nothing fails)
+        raise
     finally:
         if collecting:
             gc.enable()
@@ -315,7 +381,7 @@ def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel
     by_host = {}
     for node in nodes.values():
         by_host.setdefault(node["host"], node)  # the first node matched to a host, as a linear search finds it
-    pool_list, outside = layout["pool_list"], layout["outside"]
+    pool_list, outside, layout_problems = layout["pool_list"], layout["outside"], layout["problems"]
     tunnel_addresses = tunnel_addresses or {}
     causes = dict((cause, 0) for cause in CAUSES)
     results = []
@@ -423,13 +489,15 @@ def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel
         causes["ok"] += judged_in_scope - len(bad)
         for entry in bad:
             causes[entry["cause"]] += 1
-        problems = judge_tunnel(facts, local, ipip_expected, tunnel_device, tunnel_addresses.get(local["name"]))
+        conflicts = layout_problems.get(local["name"], [])
+        problems = conflicts + judge_tunnel(facts, local, ipip_expected, tunnel_device,
+                                            tunnel_addresses.get(local["name"]))
         problems_out = [] if ipip_expected else judge_tunnel(facts, local, ipip_expected_out, tunnel_device,
                                                              tunnel_addresses.get(local["name"]))
         results.append({
             "host": host, "node": local["name"], "address": local["ip"], "subnet": local["network"],
             "ok": not bad and not problems, "problems": problems,
-            "converged": converged_all and not (ipip_expected and problems),
+            "converged": converged_all and not conflicts and not (ipip_expected and problems),
             "tunnel": facts.get("tunnel"), "blocks": blocks, "blocks_ok": judged_in_scope - len(bad),
             "blocks_bad": len(bad), "first_bad": bad[0] if bad else None,
             "blocks_bad_out_of_scope": len(bad_out), "problems_out_of_scope": problems_out,
@@ -440,8 +508,11 @@ def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel
         if n["vtep"]:
             item["vxlan_tunnel_address"] = n["vtep"]
         layout_nodes.append(item)
-    return {"ok": all(r["ok"] for r in results) and bool(results),
-            "converged": all(r["converged"] for r in results) and bool(results), "nodes": results,
+    # each conflict once, also when no host is matched to the nodes it names
+    problems = sorted(set(text for texts in layout_problems.values() for text in texts))
+    return {"ok": all(r["ok"] for r in results) and bool(results) and not problems,
+            "converged": all(r["converged"] for r in results) and bool(results) and not problems,
+            "problems": problems, "nodes": results,
             "causes": causes, "hosts_ok": sum(1 for r in results if r["ok"]),
             "hosts_bad": sum(1 for r in results if not r["ok"]),
             "blocks_bad_out_of_scope": sum(r["blocks_bad_out_of_scope"] for r in results),

@@ -102,3 +102,18 @@ def test_probe_bad_input_names_the_field(args, field):
     from ansible_collections.k8snet.calico.plugins.filter.ipip_probe_verdict import ipip_probe_verdict
     with pytest.raises(AnsibleFilterError, match="ipip_probe_verdict: %s: " % field):
         ipip_probe_verdict(*args)
+
+
+def test_unjudged_verdict_has_a_judged_verdicts_keys_and_is_never_ok():
+    from ansible_collections.k8snet.calico.plugins.filter.ipip_unjudged_verdict import ipip_unjudged_verdict
+    from ansible_collections.k8snet.calico.plugins.filter.ipip_verdict import ipip_verdict
+    judged = ipip_verdict({"node1": {"addresses": [{"dev": "eth0", "address": "10.39.0.110", "prefixlen": 24,
+                                                    "cidr": "10.39.0.110/24"}], "uplink": "eth0", "routes": []}},
+                          pools=[{"name": "p", "cidr": "192.168.0.0/16", "ipip_mode": "Always"}])["nodes"][0]
+    out = ipip_unjudged_verdict("node9", "unreachable: ssh timed out")
+    assert (out["ok"], out["converged"], out["blocks"], out["problems"]) == (False, False, [],
+                                                                           ["unreachable: ssh timed out"])
+    # the report and the run summary read the same keys of both (address/subnet/tunnel only a judged node has)
+    assert set(out) <= set(judged) | {"node"}
+    with pytest.raises(AnsibleFilterError, match="problem: '' is not a text"):
+        ipip_unjudged_verdict("node9", "")

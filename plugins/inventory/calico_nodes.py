@@ -107,6 +107,7 @@ import os
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.k8snet.calico.plugins.module_utils._datastore import DatastoreError
 from ansible_collections.k8snet.calico.plugins.module_utils._datastore_args import DATASTORE_ARG_SPEC, env_note
@@ -160,19 +161,21 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _populate(self, layout, options):
         hosts, warnings = nodes_lib.node_hosts(layout["nodes"], layout["block_affinities"], options["nodes_group"],
-                                               options["subnet_group_prefix"])
-        for text in warnings + ["%s: %s" % (t["name"], t["message"]) for t in layout.get("traps") or []]:
+                                               options["subnet_group_prefix"], layout.get("traps"))
+        for text in warnings:
             self.display.warning("%s: %s" % (self.NAME, text))
         strict = self.get_option("strict")
         for host in hosts:
-            name = host["name"]
+            # Everything below comes from the datastore, which any calico-node (or whoever can write a Node) writes:
+            # never templated (ansible-core < 2.19 would run a "{{ lookup('pipe', ...) }}" held in a node's address).
+            name = wrap_var(host["name"])
             for group in host["groups"]:
                 self.inventory.add_group(group)
             self.inventory.add_host(name, group=host["groups"][0])
             for group in host["groups"][1:]:
                 self.inventory.add_child(group, name)
             for key, value in host["vars"].items():
-                self.inventory.set_variable(name, key, value)
+                self.inventory.set_variable(name, key, wrap_var(value))
             host_vars = self.inventory.get_host(name).get_vars()
             self._set_composite_vars(self.get_option("compose"), host_vars, name, strict=strict)
             self._add_host_to_composed_groups(self.get_option("groups"), host_vars, name, strict=strict)

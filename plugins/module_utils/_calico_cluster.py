@@ -59,19 +59,59 @@ def _node(name: Any, address: Optional[str], tunnel: Optional[str], datastore: s
     }
 
 
+class NodeFormatError(ValueError):
+    """A node object whose field has the wrong type; the message names the field and its value."""
+
+
+def _mapping(container: Dict[str, Any], key: str, path: str) -> Dict[str, Any]:
+    value = container.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise NodeFormatError("%s: %s is not a mapping" % (path, _shown(value)))
+    return value
+
+
+def _text(container: Dict[str, Any], key: str, path: str) -> Optional[str]:
+    value = container.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise NodeFormatError("%s: %s is not a string" % (path, _shown(value)))
+    return value
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def node_from_object(obj: Any, datastore: str) -> Dict[str, Any]:
-    """Calico v3 Node, calicoctl v1 `kind: node`, or a Kubernetes Node with Calico annotations (§2d)."""
+    """Calico v3 Node, calicoctl v1 `kind: node`, or a Kubernetes Node with Calico annotations (§2d).
+    Raises NodeFormatError naming the field when one has the wrong type (the node is then unreadable, not guessed)."""
     if not isinstance(obj, dict):
-        raise ValueError("not a node object")
-    metadata = obj.get("metadata") or {}
+        raise NodeFormatError("not a node object (%s)" % type(obj).__name__)
+    metadata = _mapping(obj, "metadata", "metadata")
+    name = _text(metadata, "name", "metadata.name")
+    if name is None:
+        raise NodeFormatError("metadata.name: missing")
     if obj.get("kind") == "Node" and obj.get("apiVersion") == "v1" and datastore == "kubernetes":
-        notes = metadata.get("annotations") or {}
-        return _node(metadata.get("name"), notes.get(K8S_ADDRESS_ANNOTATION), notes.get(K8S_TUNNEL_ANNOTATION), datastore,
-                     notes.get(K8S_VXLAN_TUNNEL_ANNOTATION))
-    spec = obj.get("spec") or {}
-    bgp = spec.get("bgp") or {}
-    return _node(metadata.get("name"), bgp.get("ipv4Address"), bgp.get("ipv4IPIPTunnelAddr"), datastore,
-                 spec.get("ipv4VXLANTunnelAddr"))
+        notes = _mapping(metadata, "annotations", "metadata.annotations")
+        return _node(name, *(_text(notes, key, "metadata.annotations.%s" % key) for key in (
+            K8S_ADDRESS_ANNOTATION, K8S_TUNNEL_ANNOTATION)), datastore=datastore,
+            vxlan_tunnel=_text(notes, K8S_VXLAN_TUNNEL_ANNOTATION, "metadata.annotations." + K8S_VXLAN_TUNNEL_ANNOTATION))
+    spec = _mapping(obj, "spec", "spec")
+    bgp = _mapping(spec, "bgp", "spec.bgp")
+    return _node(name, _text(bgp, "ipv4Address", "spec.bgp.ipv4Address"),
+                 _text(bgp, "ipv4IPIPTunnelAddr", "spec.bgp.ipv4IPIPTunnelAddr"), datastore,
+                 _text(spec, "ipv4VXLANTunnelAddr", "spec.ipv4VXLANTunnelAddr"))
+
+
+def node_name_of(obj: Any) -> Optional[str]:
+    """The node's metadata.name when it is a string (to name an unreadable node by), else None."""
+    metadata = obj.get("metadata") if isinstance(obj, dict) else None
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return name if isinstance(name, str) and name else None
 
 
 def nodes_from_v1_keys(kvs: Iterable[Tuple[str, str]]) -> List[Dict[str, Any]]:
@@ -110,12 +150,24 @@ def affinity_from_key(key: str, value: Optional[str]) -> Optional[Dict[str, Any]
             state = decoded.get("state")
     except ValueError:
         pass
-    cidr_text = parts[3]
-    head, _sep, prefix = cidr_text.rpartition("-")
-    return {"node": parts[0], "cidr": "%s/%s" % (head, prefix) if head else cidr_text, "state": state or "confirmed"}
+    head, _sep, prefix = parts[3].rpartition("-")
+    return {"node": parts[0], "cidr": _block_cidr("%s/%s" % (head, prefix) if head else parts[3], "key", parts[3]),
+            "state": state or "confirmed"}
 
 
 def affinity_from_object(obj: Any) -> Dict[str, Any]:
-    """blockaffinities.crd.projectcalico.org (§2c)."""
-    spec = (obj or {}).get("spec") or {}
-    return {"node": spec.get("node"), "cidr": spec.get("cidr"), "state": spec.get("state") or "confirmed"}
+    """blockaffinities.crd.projectcalico.org (§2c). Raises NodeFormatError for a spec that is not readable."""
+    spec = _mapping(obj if isinstance(obj, dict) else {"spec": obj}, "spec", "spec")
+    node = _text(spec, "node", "spec.node")
+    cidr = _text(spec, "cidr", "spec.cidr")
+    state = _text(spec, "state", "spec.state")
+    return {"node": node, "cidr": _block_cidr(cidr, "spec.cidr", cidr) if cidr else None,
+            "state": state or "confirmed"}
+
+
+def _block_cidr(cidr: str, field: str, shown: Any) -> str:
+    """A block's CIDR in its canonical form; NodeFormatError naming `field` when it is not a network."""
+    try:
+        return str(ipaddress.ip_network(cidr, strict=True))
+    except ValueError:
+        raise NodeFormatError("%s: %s is not a block CIDR (a.b.c.d/prefix)" % (field, _shown(shown)))

@@ -19,7 +19,9 @@ from ansible_collections.k8snet.calico.plugins.module_utils._calico_cluster impo
     affinity_from_object,
     felix_from_object,
     felix_from_v1_value,
+    NodeFormatError,
     node_from_object,
+    node_name_of,
     nodes_from_v1_keys,
 )
 from ansible_collections.k8snet.calico.plugins.module_utils._datastore import FELIX, Record
@@ -80,15 +82,22 @@ def snapshot_from_records(datastore: str, pools: List[Record], felix: Optional[R
             for record in nodes:
                 try:
                     node_list.append(node_from_object(record.obj, datastore))
-                except ValueError:
-                    traps.append({"name": "unreadable_node", "subject": record.key,
-                                  "message": "%s is not a readable node object; it was skipped" % record.key})
+                except NodeFormatError as exc:
+                    name = node_name_of(record.obj)
+                    traps.append({"name": "unreadable_node", "subject": name or record.key,
+                                  "message": "Calico node %s: %s; the node was skipped (key %s)"
+                                  % (name or "(no name)", exc, record.key)})
     affinity_list = []
     for record in affinities or []:
-        if record.key.startswith("/calico/"):
-            item = affinity_from_key(record.key, record.text)
-        else:
-            item = affinity_from_object(record.obj)
+        try:
+            if record.key.startswith("/calico/"):
+                item = affinity_from_key(record.key, record.text)
+            else:
+                item = affinity_from_object(record.obj)
+        except NodeFormatError as exc:
+            traps.append({"name": "unreadable_block_affinity", "subject": record.key,
+                          "message": "block affinity %s: %s; it was skipped" % (record.key, exc)})
+            continue
         if item is not None:
             affinity_list.append(item)
     inst_obj = installation.obj if installation is not None and installation.exists else None

@@ -10,6 +10,7 @@ sections of calico-facts.md named in each message's comment.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any, Dict, List, Optional
 
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_model import (
@@ -18,6 +19,15 @@ from ansible_collections.k8snet.calico.plugins.module_utils._ippool_model import
     installation_pool_entry,
     installation_pool_modes,
 )
+
+
+def _is_ipv4_interface(address: Any) -> bool:
+    """`10.39.0.5/24` or a bare `10.39.0.5` (Calico v2 without network_v4)."""
+    try:
+        ipaddress.IPv4Interface(address)
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 def _trap(name: str, subject: Any, message: str) -> Dict[str, Any]:
@@ -109,6 +119,11 @@ def find_traps(
             traps.append(_trap(
                 "node_without_address", subject,
                 "node %s has no Calico IPv4 address recorded; BGP and IPIP routes to it cannot be built" % subject))
+        elif not _is_ipv4_interface(node["ipv4_address"]):
+            traps.append(_trap(
+                "node_address_invalid", subject,
+                "node %s has the BGP address %r, which is not an IPv4 address (a.b.c.d/prefix); BGP and IPIP routes "
+                "to it cannot be built" % (subject, node["ipv4_address"])))
         elif node.get("ipv4_prefix_length") is None:
             traps.append(_trap(
                 "node_address_without_prefix", subject,

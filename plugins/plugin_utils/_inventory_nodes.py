@@ -140,23 +140,41 @@ def _subnet(address: Optional[str]) -> Tuple[Optional[str], Optional[str]]:
     return str(network.ip), str(network.cidr)
 
 
+# A host name Ansible can take as it is and that cannot hold a template: a DNS name (RFC 1123), which Kubernetes and
+# Calico node names are (https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#dns-subdomain-names).
+_HOST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?\Z")
+# Traps about a node's address that the plugin's own warning (which also says what the host then lacks) replaces.
+_ADDRESS_TRAPS = ("node_without_address", "node_address_invalid")
+
+
 def node_hosts(nodes: List[Dict[str, Any]], affinities: List[Dict[str, Any]], nodes_group: str = "calico_nodes",
-               subnet_prefix: str = "subnet_") -> Tuple[List[Dict[str, Any]], List[str]]:
-    """Normalised nodes and affinities (as ippool_info returns them) -> ([{name, vars, groups}], warnings).
+               subnet_prefix: str = "subnet_", traps: Optional[List[Dict[str, Any]]] = None,
+               ) -> Tuple[List[Dict[str, Any]], List[str]]:
+    """Normalised nodes, affinities and traps (as ippool_info returns them) -> ([{name, vars, groups}], warnings).
 
     Every node is a host in `nodes_group`; a node with an IPv4 BGP address also gets `ansible_host` and the group
-    of its subnet. Blocks in `pendingDeletion` are not counted as owned."""
+    of its subnet. Blocks in `pendingDeletion` are not counted as owned. A node that cannot be a host (a name that
+    is not a DNS name, a name another node already has) is left out with one warning naming it and the field; the
+    other nodes are kept."""
     blocks: Dict[str, List[str]] = {}
     for affinity in affinities:
         if affinity.get("node") and affinity.get("cidr") and affinity.get("state") != "pendingDeletion":
             blocks.setdefault(affinity["node"], []).append(affinity["cidr"])
     hosts = []
     warnings = []
+    replaced = set()
+    seen = set()
     for node in sorted(nodes, key=lambda n: str(n.get("name"))):
         name = node.get("name")
-        if not name:
-            warnings.append("a Calico node without a name was skipped")
+        if not isinstance(name, str) or not _HOST_NAME.match(name):
+            warnings.append("Calico node %r: metadata.name %r is not a valid host name (a DNS name: letters, digits, "
+                            "'.', '-' and '_', at most 253 characters); the node was skipped" % (name, name))
             continue
+        if name in seen:
+            warnings.append("Calico node %s: metadata.name is also the name of another node; only the first one read "
+                            "is a host (key order), this one was skipped" % name)
+            continue
+        seen.add(name)
         address = node.get("ipv4_address")
         ip, subnet = _subnet(address)
         host_vars = {
@@ -171,12 +189,17 @@ def node_hosts(nodes: List[Dict[str, Any]], affinities: List[Dict[str, Any]], no
         if ip:
             host_vars["ansible_host"] = ip
             groups.append(subnet_group_name(subnet, subnet_prefix))
-        elif address:
-            warnings.append("Calico node %s: ipv4Address %r is not an IPv4 address; no ansible_host and no subnet "
-                            "group" % (name, address))
         else:
-            warnings.append("Calico node %s has no IPv4 BGP address; no ansible_host and no subnet group" % name)
+            replaced.add(name)
+            if address:
+                warnings.append("Calico node %s: ipv4Address %r is not an IPv4 address; no ansible_host and no subnet "
+                                "group" % (name, address))
+            else:
+                warnings.append("Calico node %s has no IPv4 BGP address; no ansible_host and no subnet group" % name)
         hosts.append({"name": name, "vars": host_vars, "groups": groups})
+    for trap in traps or []:
+        if not (trap.get("name") in _ADDRESS_TRAPS and trap.get("subject") in replaced):
+            warnings.append("%s: %s" % (trap.get("name"), trap.get("message")))
     return hosts, warnings
 
 

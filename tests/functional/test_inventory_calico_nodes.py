@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,7 +44,10 @@ def run_inventory(config, workdir: Path, *args, name="cluster.calico_nodes.yml",
         # with -v..., Ansible's own lines come first: the JSON starts at the first line that is "{"
         start = 0 if proc.stdout.startswith("{") else proc.stdout.index("\n{\n") + 1
         data = plain(json.loads(proc.stdout[start:]))
-    return proc.returncode, data, proc.stdout + proc.stderr
+    # ansible-core < 2.19 wraps warnings at the terminal width (80 columns without one): one space for every run of
+    # white space, so that a message reads the same on every ansible-core
+    # (textwrap breaks after a hyphen: "node-\nname" is "node-name")
+    return proc.returncode, data, re.sub(r"\s+", " ", re.sub(r"(?<=-)\n *", "", proc.stdout + proc.stderr))
 
 
 def plain(data):
@@ -217,9 +221,15 @@ def test_cache_serves_the_last_read_until_flushed(seeded, tmp_path):
     rc, data, output = run_inventory(config, tmp_path)
     assert rc == 0, output
     assert hosts_of(data, "calico_nodes") == ["node1", "node2"]  # from the cache
-    rc, data, output = run_inventory(config, tmp_path, "--list", "--flush-cache")
+    # (ansible-inventory has --flush-cache only from ansible-core 2.17; ansible-playbook has it on every release)
+    playbook = tmp_path / "noop.yml"
+    playbook.write_text("- hosts: all\n  gather_facts: false\n  tasks: []\n")
+    rc, _data, output = run_inventory(config, tmp_path, str(playbook), "--flush-cache", "--list-hosts",
+                                      command="ansible-playbook")
     assert rc == 0, output
-    assert hosts_of(data, "calico_nodes") == []  # read again
+    rc, data, output = run_inventory(config, tmp_path)
+    assert rc == 0, output
+    assert hosts_of(data, "calico_nodes") == []  # read again, and the cache refreshed
     seed(seeded.raw)
 
 
@@ -303,3 +313,70 @@ def test_connection_from_etcdctl_variables(etcd_auth, tmp_path):
     assert rc != 0
     assert "from the environment: etcd_endpoints=ETCDCTL_ENDPOINTS" in output
     assert AUTH_PASSWORD not in output
+
+
+NODES_V3 = "/calico/resources/v3/projectcalico.org/nodes/"
+
+
+def put_node(etcd, key_name, node):
+    etcd.raw.put(NODES_V3 + key_name, json.dumps(dict({"kind": "Node", "apiVersion": "projectcalico.org/v3"}, **node)))
+
+
+def test_datastore_values_are_never_templated(seeded, tmp_path):
+    """Anyone who can write a Calico Node (any calico-node, a KDD annotation) must not run code on the controller:
+    every value from the datastore is unsafe, host names included. ansible-core >= 2.19 marks inventory values
+    itself, 2.16-2.18 do not: this test runs on both (`make oldest-core` runs it with ansible-core 2.16)."""
+    markers = {field: tmp_path / ("ran-" + field) for field in ("name", "address", "tunnel")}
+
+    def payload(field):
+        return "{{ lookup('pipe', 'touch %s') }}" % markers[field]
+
+    put_node(seeded, "evil-name", {"metadata": {"name": payload("name")},
+                                   "spec": {"bgp": {"ipv4Address": "10.39.3.9/24"}}})
+    put_node(seeded, "node-evil", {"metadata": {"name": "node-evil"},
+                                   "spec": {"bgp": {"ipv4Address": payload("address"),
+                                                    "ipv4IPIPTunnelAddr": payload("tunnel")}}})
+    config = etcd_config(seeded, compose={"calico_label": "'x' ~ calico_ipip_tunnel_address"})
+    rc, _data, output = run_inventory(
+        config, tmp_path, "all", "-c", "local", "-e", "ansible_python_interpreter=%s" % sys.executable,
+        "-m", "ansible.builtin.debug",
+        "-a", json.dumps({"msg": "{{ calico_node_name }} {{ calico_ipv4_address }} {{ calico_ipip_tunnel_address }} "
+                                 "{{ calico_label | default('') }}"}), command="ansible")
+    ran = sorted(field for field, marker in markers.items() if marker.exists())
+    assert ran == [], "datastore values were templated (%s):\n%s" % (ran, output)
+    assert rc == 0, output
+    # the host whose name is a template is not made a host at all; the warning names it
+    assert "lookup('pipe'" in output and "node-evil" in output
+    assert re.search(r"Calico node .*: metadata\.name .* is not a valid host name", output), output
+
+
+@pytest.mark.parametrize("name, node, field", [
+    ("bgp-string", {"spec": {"bgp": "a string"}}, "spec.bgp"),
+    ("address-int", {"spec": {"bgp": {"ipv4Address": 1234}}}, "spec.bgp.ipv4Address"),
+    ("tunnel-list", {"spec": {"bgp": {"ipv4Address": "10.39.3.8/24", "ipv4IPIPTunnelAddr": ["x"]}}},
+     "spec.bgp.ipv4IPIPTunnelAddr"),
+    ("spec-list", {"spec": ["x"]}, "spec"),
+])
+def test_one_malformed_node_is_named_and_the_rest_kept(seeded, tmp_path, name, node, field):
+    put_node(seeded, name, dict({"metadata": {"name": name}}, **node))
+    rc, data, output = run_inventory(etcd_config(seeded), tmp_path)
+    assert rc == 0, output
+    assert {"node1", "node2"} <= set(hosts_of(data, "calico_nodes")), output
+    assert re.search(r"Calico node %s: %s: " % (re.escape(name), re.escape(field)), output), output
+
+
+def test_duplicate_names_bad_blocks_and_bad_addresses_get_one_warning_each(seeded, tmp_path):
+    # the same metadata.name under a second key: the first (by key) is kept, the other named, never merged
+    put_node(seeded, "node1-again", {"metadata": {"name": "node1"},
+                                     "spec": {"bgp": {"ipv4Address": "10.99.0.1/24"}}})
+    put_node(seeded, "node-badaddr", {"metadata": {"name": "node-badaddr"},
+                                      "spec": {"bgp": {"ipv4Address": "999.1.1.1/24"}}})
+    seeded.raw.put("/calico/ipam/v2/host/node2/ipv4/block/not-a-block", '{"state":"confirmed","deleted":false}')
+    rc, data, output = run_inventory(etcd_config(seeded), tmp_path)
+    assert rc == 0, output
+    assert calico_vars(data, "node1")["ansible_host"] == "10.0.1.5", "duplicate name merged: %s" % output
+    assert re.search(r"Calico node node1: metadata\.name is also the name of another node", output), output
+    assert "not-a" not in json.dumps(calico_vars(data, "node2")["calico_blocks"]), output
+    assert re.search(r"block affinity .*node2.*not-a-block", output), output
+    assert len([w for w in re.findall(r"\[WARNING\][^\[]*", output) if "999.1.1.1" in w]) == 1, output
+    assert "ansible_host" not in hostvars(data, "node-badaddr")

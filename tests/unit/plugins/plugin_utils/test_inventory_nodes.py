@@ -167,3 +167,49 @@ def test_environment_fills_what_the_file_does_not_set_for_its_own_datastore_only
     with pytest.raises(InventoryOptionError) as err:
         check_options(dict(GOOD, etcd_username="calico"), {"etcd_username": "ETCDCTL_USER"})
     assert "(from the environment: etcd_username=ETCDCTL_USER)" in str(err.value)
+
+
+def raw_node(key_name, obj):
+    return Record("/calico/resources/v3/projectcalico.org/nodes/" + key_name, NODE, True, "5", json.dumps(obj), obj,
+                  "etcdv3")
+
+
+@pytest.mark.parametrize("obj, message", [
+    ({"metadata": {"name": "n"}, "spec": {"bgp": "a string"}}, "Calico node n: spec.bgp: 'a string' is not a mapping"),
+    ({"metadata": {"name": "n"}, "spec": {"bgp": {"ipv4Address": 5}}}, "Calico node n: spec.bgp.ipv4Address: 5 is"),
+    ({"metadata": {"name": "n"}, "spec": ["x"]}, "Calico node n: spec: ['x'] is not a mapping"),
+    ({"metadata": "n"}, "Calico node (no name): metadata: 'n' is not a mapping"),
+    ({"metadata": {"name": 7}}, "Calico node (no name): metadata.name: 7 is not a string"),
+    ({"spec": {}}, "Calico node (no name): metadata.name: missing"),
+    (["not", "a", "node"], "Calico node (no name): not a node object (list)"),
+])
+def test_a_malformed_node_is_one_trap_naming_the_field_and_the_others_stay(obj, message):
+    snap = snapshot("etcdv3", [raw_node("bad", obj), v3_node("node1", "10.39.0.110/24")], [])
+    hosts, warnings = node_hosts(snap["nodes"], snap["block_affinities"], traps=snap["traps"])
+    assert [h["name"] for h in hosts] == ["node1"]
+    assert len(warnings) == 1 and warnings[0].startswith("unreadable_node: " + message), warnings
+
+
+def test_host_names_that_are_not_dns_names_and_duplicate_names_are_skipped_once_each():
+    snap = snapshot("etcdv3", [v3_node("{{ lookup('pipe', 'id') }}", "10.39.0.5/24"), v3_node("node1", "10.39.0.110/24"),
+                               raw_node("node1-copy", {"metadata": {"name": "node1"},
+                                                       "spec": {"bgp": {"ipv4Address": "10.99.0.1/24"}}}),
+                               v3_node("a" * 254, "10.39.0.6/24")], [])
+    hosts, warnings = node_hosts(snap["nodes"], snap["block_affinities"], traps=snap["traps"])
+    assert [(h["name"], h["vars"]["ansible_host"]) for h in hosts] == [("node1", "10.39.0.110")]
+    assert len(warnings) == 3, warnings
+    assert sum("is not a valid host name" in w for w in warnings) == 2
+    assert "Calico node node1: metadata.name is also the name of another node" in " ".join(warnings)
+
+
+def test_an_invalid_address_is_one_warning_and_a_block_key_that_is_no_cidr_is_refused():
+    bad_block = Record("/calico/ipam/v2/host/node1/ipv4/block/not-a-block", AFFINITY, True, "6", "{}", {}, "etcdv3")
+    snap = snapshot("etcdv3", [v3_node("node1", "999.1.1.1/24")], [bad_block, v3_affinity("node1", "192.168.70.0/26")])
+    hosts, warnings = node_hosts(snap["nodes"], snap["block_affinities"], traps=snap["traps"])
+    assert hosts[0]["vars"]["calico_blocks"] == ["192.168.70.0/26"]
+    assert sorted(warnings) == [
+        "Calico node node1: ipv4Address '999.1.1.1/24' is not an IPv4 address; no ansible_host and no subnet group",
+        "unreadable_block_affinity: block affinity /calico/ipam/v2/host/node1/ipv4/block/not-a-block: key: "
+        "'not-a-block' is not a block CIDR (a.b.c.d/prefix); it was skipped"]
+    # ippool_info (no inventory warning of its own) gets the trap instead of "without its subnet prefix"
+    assert [t["name"] for t in snap["traps"] if t["subject"] == "node1"] == ["node_address_invalid"]

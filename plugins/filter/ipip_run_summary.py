@@ -39,6 +39,12 @@ options:
     description:
       - The rollback report (C(performed), C(reason)); C(reason) is C(verification_failed) or C(requested).
     type: dict
+  report:
+    description:
+      - The report's other fields (schema, pools, traps, diagnosis...). When given, the filter returns them with
+        C(verification), C(unreachable) and C(result) added: the whole report in one value, so that a field that is
+        null stays null (ansible-core < 2.19 renders a template that is only a null value as an empty string).
+    type: dict
 """
 
 EXAMPLES = r"""
@@ -49,7 +55,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: The run's outcome.
+  description: The run's outcome (with O(report), the report's fields and the outcome's).
   type: dict
   contains:
     result: {description: "C(ok), C(unresolved) or C(rolled_back).", type: str}
@@ -63,11 +69,14 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.k8snet.calico.plugins.plugin_utils._run_summary import RunSummaryInputError, run_summary
 
 
-def ipip_run_summary(verdicts, hosts, diagnosis, goal="ok", rollback=None):
+def ipip_run_summary(verdicts, hosts, diagnosis, goal="ok", rollback=None, report=None):
+    if report is not None and not isinstance(report, dict):
+        raise AnsibleFilterError("ipip_run_summary: report: %r is not a dict" % (report,))
     try:
-        return run_summary(hosts, verdicts, diagnosis, goal=goal, rollback=rollback)
+        summary = run_summary(hosts, verdicts, diagnosis, goal=goal, rollback=rollback)
     except RunSummaryInputError as e:
         raise AnsibleFilterError("ipip_run_summary: %s" % e)
+    return summary if report is None else dict(report, **summary)
 
 
 class FilterModule:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
+from ansible_collections.k8snet.calico.tests.unit.module_args import patch_module_args
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "unit" / "fixtures" / "calico"

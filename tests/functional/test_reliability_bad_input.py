@@ -32,7 +32,7 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
+from ansible_collections.k8snet.calico.tests.unit.module_args import patch_module_args
 
 from _reliability_env import Cluster, can_make_namespaces, etcd_dump, run_playbook, seed_cluster
 from conftest import FIXTURES, POOLS, free_port, run_ansible, seed

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.testing import patch_module_args
+from ansible_collections.k8snet.calico.tests.unit.module_args import patch_module_args
 
 from ansible_collections.k8snet.calico.plugins.module_utils import _datastore_args as args
 

@@ -42,7 +42,7 @@ options:
   report:
     description:
       - The report's other fields (schema, pools, traps, diagnosis...). When given, the filter returns them with
-        C(verification), C(unreachable) and C(result) added: the whole report in one value, so that a field that is
+        C(verification), C(unreachable) and C(result) added (the whole report in one value), so that a field that is
         null stays null (ansible-core < 2.19 renders a template that is only a null value as an empty string).
     type: dict
 """

@@ -69,7 +69,8 @@ def test_bad_input_names_the_field(kwargs, field):
     args.update(kwargs)
     verdicts = args.pop("verdicts")
     with pytest.raises(AnsibleFilterError, match=r"ipip_run_summary: %s: " % field.replace(".", r"\.")):
-        ipip_run_summary(verdicts, **args)
+        ipip_run_summary(verdicts, args["hosts"], args["diagnosis"],
+                         **{k: v for k, v in args.items() if k not in ("hosts", "diagnosis")})
 
 
 def test_probe_outcomes_lower_ok_and_name_silent_addresses():
@@ -111,8 +112,8 @@ def test_unjudged_verdict_has_a_judged_verdicts_keys_and_is_never_ok():
                                                     "cidr": "10.39.0.110/24"}], "uplink": "eth0", "routes": []}},
                           pools=[{"name": "p", "cidr": "192.168.0.0/16", "ipip_mode": "Always"}])["nodes"][0]
     out = ipip_unjudged_verdict("node9", "unreachable: ssh timed out")
-    assert (out["ok"], out["converged"], out["blocks"], out["problems"]) == (False, False, [],
-                                                                           ["unreachable: ssh timed out"])
+    expected = (False, False, [], ["unreachable: ssh timed out"])
+    assert (out["ok"], out["converged"], out["blocks"], out["problems"]) == expected
     # the report and the run summary read the same keys of both (address/subnet/tunnel only a judged node has)
     assert set(out) <= set(judged) | {"node"}
     with pytest.raises(AnsibleFilterError, match="problem: '' is not a text"):

@@ -9,31 +9,15 @@ venv=${VENV_OLDEST:-$root/.venv-oldest}
 # The 2.16 line: pip takes its newest patch release.
 core_spec='ansible-core>=2.16,<2.17'
 
-pick_python() {
-  local best="" best_minor=-1 cand minor
-  local -a cands=(python3.12 python3.11 python3.10 python3)
-  local dir
-  for dir in /usr/bin /usr/local/bin /opt/python*/bin "$HOME"/.pyenv/versions/*/bin "${PYENV_ROOT:-/nonexistent}"/versions/*/bin; do
-    for minor in 12 11 10; do
-      [ -x "$dir/python3.$minor" ] && cands+=("$dir/python3.$minor")
-    done
-  done
-  for cand in "${cands[@]}"; do
-    minor=$("$cand" -c 'import sys; v = sys.version_info; print(v[1] if v[0] == 3 and 10 <= v[1] <= 12 else -1)' \
-      2>/dev/null) || continue
-    [ "$minor" -ge 10 ] || continue
-    "$cand" -c 'import venv, ensurepip' >/dev/null 2>&1 || continue
-    if [ "$minor" -gt "$best_minor" ]; then best=$cand; best_minor=$minor; fi
-  done
-  [ -n "$best" ] || { echo "venv-oldest.sh: no working Python 3.10-3.12 found (ansible-core 2.16 needs one)" >&2; exit 1; }
-  command -v "$best" 2>/dev/null || echo "$best"
-}
+# shellcheck source=tests/tools/_venv_lib.sh
+. "$root/tests/tools/_venv_lib.sh"
 
 stamp=$venv/.requirements.sha256
 want=$( (echo "$core_spec"; cat "$0" "$root/requirements.txt" "$root/tests/unit/requirements.txt") | sha256sum | cut -d' ' -f1)
 if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   if [ ! -x "$venv/bin/python" ]; then
-    py=$(pick_python)
+    py=$(pick_python 10 12) \
+      || { echo "venv-oldest.sh: no working Python 3.10-3.12 found (ansible-core 2.16 needs one)" >&2; exit 1; }
     echo "venv-oldest.sh: creating $venv with $py ($("$py" --version 2>&1))" >&2
     "$py" -m venv "$venv"
   fi

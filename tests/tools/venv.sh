@@ -7,26 +7,17 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 venv=${VENV:-$root/.venv}
 
-pick_python() {
-  local best="" best_minor=-1 cand minor
-  for cand in python3.14 python3.13 python3.12 \
-              /root/.pyenv/versions/3.1[2-9]*/bin/python3 /usr/local/bin/python3 /usr/bin/python3 python3; do
-    minor=$("$cand" -c 'import sys; print(sys.version_info[1] if sys.version_info[0] == 3 else -1)' 2>/dev/null) || continue
-    "$cand" -c 'import venv, ensurepip' >/dev/null 2>&1 || continue
-    if [ "$minor" -gt "$best_minor" ]; then best=$cand; best_minor=$minor; fi
-  done
-  [ -n "$best" ] || { echo "venv.sh: no working python3 found" >&2; exit 1; }
-  if [ "$best_minor" -lt 12 ]; then
-    echo "venv.sh: no Python >= 3.12 here; using $best (pip will choose an older ansible-core)" >&2
-  fi
-  command -v "$best" 2>/dev/null || echo "$best"
-}
+# shellcheck source=tests/tools/_venv_lib.sh
+. "$root/tests/tools/_venv_lib.sh"
 
 stamp=$venv/.requirements.sha256
 want=$(cat "$root/requirements.txt" "$root/test-requirements.txt" | sha256sum | cut -d' ' -f1)
 if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   if [ ! -x "$venv/bin/python" ]; then
-    py=$(pick_python)
+    if ! py=$(pick_python 12 99); then
+      py=$(pick_python 8 11) || { echo "venv.sh: no working python3 found" >&2; exit 1; }
+      echo "venv.sh: no Python >= 3.12 here; using $py (pip will choose an older ansible-core)" >&2
+    fi
     echo "venv.sh: creating $venv with $py ($("$py" --version 2>&1))" >&2
     "$py" -m venv "$venv"
   fi

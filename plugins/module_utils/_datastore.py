@@ -12,6 +12,7 @@ object since it was read. Deciding what to write is left to pure functions elsew
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Dict, List, Optional, Union
 
 # Record kinds
@@ -24,13 +25,19 @@ VALUE = "value"  # a plain etcd value (Calico v2 keys)
 
 
 class DatastoreError(Exception):
-    """A datastore could not be used. `endpoint` says where, `advice` what a person can do about it."""
+    """A datastore could not be used. `endpoint` says where, `advice` what a person can do about it.
 
-    def __init__(self, message: str, endpoint: Optional[str] = None, advice: Optional[str] = None):
+    `partial` is empty, or, when a change stopped after some of its writes had (or may have) gone through, what the
+    module returns about them: changed, writes, previous, previous_felix.
+    """
+
+    def __init__(self, message: str, endpoint: Optional[str] = None, advice: Optional[str] = None,
+                 partial: Optional[Dict[str, Any]] = None):
         super().__init__(message)
         self.message = message
         self.endpoint = endpoint
         self.advice = advice
+        self.partial = dict(partial or {})
 
     def __str__(self) -> str:
         text = self.message
@@ -42,16 +49,24 @@ class DatastoreError(Exception):
 
 
 class ConflictError(DatastoreError):
-    """A compare-and-swap lost: the object changed (or appeared / disappeared) since it was read.
+    """A compare-and-swap lost: the object changed (or appeared / disappeared) since it was read."""
 
-    `partial` is empty, or, when a change gave up after some of its writes had gone through, what the module returns
-    about them: changed, writes, previous, previous_felix.
-    """
 
-    def __init__(self, message: str, endpoint: Optional[str] = None, advice: Optional[str] = None,
-                 partial: Optional[Dict[str, Any]] = None):
-        super().__init__(message, endpoint, advice)
-        self.partial = dict(partial or {})
+class OutcomeUnknownError(DatastoreError):
+    """A write was sent but no complete reply came back: the datastore may or may not have applied it."""
+
+
+# The `timeout` option's upper bound: an hour per request is already far beyond any sane etcd or API server.
+MAX_TIMEOUT = 3600
+
+
+def check_timeout(value: Any) -> float:
+    """The `timeout` option as seconds: a finite number above 0 and at most MAX_TIMEOUT. Raises DatastoreError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or not 0 < value <= MAX_TIMEOUT:
+        raise DatastoreError("timeout: %r is not allowed" % (value,), None,
+                             "Give the seconds one request may take, a number above 0 and at most %d" % MAX_TIMEOUT)
+    return float(value)
 
 
 class Record:

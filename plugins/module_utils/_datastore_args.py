@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import copy
 import os
-from typing import Any, Dict, Mapping, Optional, Tuple
+import ssl
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.errors import AnsibleFallbackNotFound
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.k8snet.calico.plugins.module_utils._datastore import Datastore, DatastoreError
+from ansible_collections.k8snet.calico.plugins.module_utils._datastore import Datastore, DatastoreError, check_timeout
 
 # Environment fallbacks, for runs where the connection is injected into the environment (an AWX / Automation
 # Platform credential type, ansible-runner's env/envvars, a CI job) rather than given in variables: kubernetes.core's
@@ -151,6 +152,21 @@ DATASTORE_ARG_SPEC: Dict[str, Any] = {
     "calicoctl_config": {"type": "path"},
 }
 
+# The options only one kind of datastore reads; given with another kind they do nothing, which deserves a warning.
+OPTIONS_OF_KIND: Dict[str, Tuple[str, ...]] = {
+    "etcd": ("etcd_endpoints", "etcd_ca", "etcd_cert", "etcd_key", "etcd_username", "etcd_password"),
+    "kubernetes": ("kubeconfig", "context", "host", "api_key", "ca_cert", "client_cert", "client_key"),
+    "calicoctl": ("calicoctl_path", "calicoctl_config"),
+}
+
+
+def unused_options(params: Mapping[str, Any], kind: str) -> List[str]:
+    """The options set that datastore `kind` does not read (their names only: some are secrets). Pure."""
+    own = "etcd" if kind in ETCD_KINDS else kind
+    return [option for group, options in OPTIONS_OF_KIND.items() if group != own
+            for option in options if params.get(option) not in (None, [], "")]
+
+
 DATASTORE_REQUIRED_IF = [
     ("datastore", "etcdv3", ["etcd_endpoints"]),
     ("datastore", "etcdv2", ["etcd_endpoints"]),
@@ -187,6 +203,28 @@ def check_pem_files(params: Dict[str, Any]) -> None:
         if b"-----BEGIN " not in head:
             raise DatastoreError("%s: %s is not a PEM file (no -----BEGIN line)" % (option, path), None,
                                  "Give a PEM certificate or key, as etcd and the Kubernetes API use")
+    for cert_option, key_option in PEM_PAIRS:
+        if params.get(cert_option) and params.get(key_option):
+            _check_pair(cert_option, params[cert_option], key_option, params[key_option])
+
+
+# A client certificate and its key, checked as a pair so that a key of another certificate is named as such.
+PEM_PAIRS = (("etcd_cert", "etcd_key"), ("client_cert", "client_key"))
+
+
+def _check_pair(cert_option: str, cert: str, key_option: str, key: str) -> None:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        # No password: an encrypted key fails here instead of prompting on a terminal (open_url cannot use one).
+        context.load_cert_chain(cert, key, password=lambda: b"")
+    except ssl.SSLError as exc:
+        if "KEY_VALUES_MISMATCH" in str(exc) or getattr(exc, "reason", "") == "KEY_VALUES_MISMATCH":
+            raise DatastoreError("%s: %s does not match %s %s (it is the key of another certificate)"
+                                 % (key_option, key, cert_option, cert), None,
+                                 "Give the private key that was issued with that certificate")
+        raise DatastoreError("%s and %s: %s with %s cannot be used (%s)" % (cert_option, key_option, cert, key,
+                                                                          getattr(exc, "reason", None) or exc), None,
+                             "Give a PEM certificate and its unencrypted PEM private key")
 
 
 def open_datastore(module: AnsibleModule) -> Datastore:
@@ -194,8 +232,13 @@ def open_datastore(module: AnsibleModule) -> Datastore:
     params = module.params
     kind = params["datastore"]
     from_env = scope_env(params, dict(_FROM_ENV), kind, os.environ)
+    unused = unused_options(params, kind)
+    if unused:
+        module.warn("datastore %s does not use %s; %s ignored" % (kind, ", ".join(unused),
+                                                                  "it is" if len(unused) == 1 else "they are"))
     try:
         check_pem_files(params)
+        check_timeout(params["timeout"])
         if kind in ("etcdv3", "etcdv2"):
             from ansible_collections.k8snet.calico.plugins.module_utils._etcd_http import EtcdHTTP
 

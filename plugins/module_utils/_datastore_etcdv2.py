@@ -26,7 +26,7 @@ from ansible_collections.k8snet.calico.plugins.module_utils._datastore import (
     Record,
     decode_or_none,
 )
-from ansible_collections.k8snet.calico.plugins.module_utils._etcd_http import EtcdDatastore, EtcdHTTPError
+from ansible_collections.k8snet.calico.plugins.module_utils._etcd_http import EtcdDatastore, EtcdHTTPError, not_etcd
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_model import go_json
 
 POOL_DIRS = ("/calico/v1/ipam/v4/pool", "/calico/v1/ipam/v6/pool")
@@ -38,13 +38,31 @@ _COMPARE_FAILED = 101
 _NODE_EXIST = 105
 
 
-def _leaves(node: Dict[str, Any]) -> List[Dict[str, Any]]:
-    if node.get("dir"):
-        found = []
-        for child in node.get("nodes") or []:
-            found.extend(_leaves(child))
-        return found
-    return [node]
+def _leaves(node: Any, endpoint: str, what: str) -> List[Dict[str, Any]]:
+    """The value nodes under a v2 directory node, depth first in etcd's order; a reply of another shape is refused."""
+    found, pending = [], [node]
+    while pending:
+        item = pending.pop()
+        if not isinstance(item, dict):
+            raise not_etcd(endpoint, what, "a node is %r, not an object" % (item,))
+        if item.get("dir"):
+            children = item.get("nodes") or []
+            if not isinstance(children, list):
+                raise not_etcd(endpoint, what, "nodes of %r is %r, not a list" % (item.get("key"), children))
+            pending.extend(reversed(children))
+            continue
+        if not isinstance(item.get("key"), str) or not isinstance(item.get("value", ""), str):
+            raise not_etcd(endpoint, what, "a node has key %r and value %r, not strings" % (item.get("key"),
+                                                                                             item.get("value")))
+        found.append(item)
+    return found
+
+
+def _node_of(data: Any, endpoint: str, what: str) -> Dict[str, Any]:
+    node = data.get("node") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(node or {}, dict):
+        raise not_etcd(endpoint, what, "expected {\"node\": {...}}, got %.120r" % (data,))
+    return node or {}
 
 
 class EtcdV2Datastore(EtcdDatastore):
@@ -56,7 +74,8 @@ class EtcdV2Datastore(EtcdDatastore):
             path += "?" + urlencode(query)
         headers = {"Content-Type": "application/x-www-form-urlencoded"} if body is not None else {}
         data = urlencode(body).encode("utf-8") if body is not None else None
-        return self.http.request(method, path, data, headers, url_username=self.username, url_password=self.password)
+        return self.http.request(method, path, data, headers, url_username=self.username, url_password=self.password,
+                                 write=method in ("PUT", "DELETE"))
 
     def _error(self, exc: EtcdHTTPError, what: str) -> DatastoreError:
         message = str(exc.body.get("message") or "HTTP %s" % exc.status)
@@ -77,7 +96,7 @@ class EtcdV2Datastore(EtcdDatastore):
             if exc.body.get("errorCode") == _KEY_NOT_FOUND:
                 return []
             raise self._error(exc, "reading %s" % key)
-        return _leaves(data.get("node") or {})
+        return _leaves(_node_of(data, self.http.current, "reading %s" % key), self.http.current, "reading %s" % key)
 
     def _record(self, node: Dict[str, Any], kind: str) -> Record:
         text = node.get("value")
@@ -121,7 +140,10 @@ class EtcdV2Datastore(EtcdDatastore):
             if exc.body.get("errorCode") == _KEY_NOT_FOUND:
                 return Record(key, kind, exists=False, revision=None, datastore=self.name)
             raise self._error(exc, "reading %s" % key)
-        return self._record(data.get("node") or {}, kind)
+        node = _leaves(_node_of(data, self.http.current, "reading %s" % key), self.http.current, "reading %s" % key)
+        if len(node) != 1:
+            raise not_etcd(self.http.current, "reading %s" % key, "expected the value of that key, got %.120r" % (data,))
+        return self._record(node[0], kind)
 
     def serialise(self, record: Record, obj: Any) -> str:
         return obj if isinstance(obj, str) else go_json(obj)
@@ -144,6 +166,6 @@ class EtcdV2Datastore(EtcdDatastore):
                 raise ConflictError("%s changed since it was read (%s)" % (record.key, exc.body.get("message")),
                                     exc.endpoint, "Re-read and decide again")
             raise self._error(exc, "writing %s" % record.key)
-        node = data.get("node") or {}
+        node = _node_of(data, self.http.current, "writing %s" % record.key)
         obj = new if isinstance(new, dict) else (text if record.kind in (VALUE, FELIX) else decode_or_none(text))
         return Record(record.key, record.kind, new is not None, str(node.get("modifiedIndex")), text, obj, self.name)

@@ -12,6 +12,7 @@ the key's mod_revision, so a concurrent change is never overwritten.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from typing import Any, Dict, List, Optional
 
@@ -26,7 +27,7 @@ from ansible_collections.k8snet.calico.plugins.module_utils._datastore import (
     Record,
     decode_or_none,
 )
-from ansible_collections.k8snet.calico.plugins.module_utils._etcd_http import EtcdDatastore, EtcdHTTP, EtcdHTTPError
+from ansible_collections.k8snet.calico.plugins.module_utils._etcd_http import EtcdDatastore, EtcdHTTP, EtcdHTTPError, not_etcd
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_model import go_json
 
 RESOURCES = "/calico/resources/v3/projectcalico.org/"
@@ -46,8 +47,16 @@ def _b64(text: str) -> str:
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
-def _unb64(text: Optional[str]) -> str:
-    return base64.b64decode(text or "").decode("utf-8")
+def _unb64(text: Any, field: str, endpoint: str) -> str:
+    """A key or value of a range reply: base64 of UTF-8 text, as etcd's gateway sends them."""
+    if text is None:
+        return ""
+    try:
+        if not isinstance(text, str):
+            raise TypeError(type(text).__name__)
+        return base64.b64decode(text, validate=True).decode("utf-8")
+    except (TypeError, ValueError, binascii.Error) as exc:
+        raise not_etcd(endpoint, "a range request", "kvs %s %r is not base64 of UTF-8 text (%s)" % (field, text, exc))
 
 
 def prefix_end(prefix: str) -> str:
@@ -77,7 +86,7 @@ class EtcdV3Datastore(EtcdDatastore):
                                  "Check that etcd authentication is enabled and the user exists")
         return token
 
-    def _call(self, path: str, payload: Dict[str, Any], what: str) -> Dict[str, Any]:
+    def _call(self, path: str, payload: Dict[str, Any], what: str, write: bool = False) -> Dict[str, Any]:
         for attempt in (1, 2):
             headers = {"Content-Type": "application/json"}
             if self.username:
@@ -85,8 +94,11 @@ class EtcdV3Datastore(EtcdDatastore):
                     self._token = self._authenticate()
                 headers["Authorization"] = self._token
             try:
-                data, _headers, _ep = self.http.request("POST", path, json.dumps(payload).encode("utf-8"), headers)
-                return data if isinstance(data, dict) else {}
+                data, _headers, endpoint = self.http.request("POST", path, json.dumps(payload).encode("utf-8"), headers,
+                                                             write=write)
+                if not isinstance(data, dict):
+                    raise not_etcd(endpoint, what, "expected a JSON object, got %s" % type(data).__name__)
+                return data
             except EtcdHTTPError as exc:
                 expired = exc.body.get("code") == _UNAUTHENTICATED and "token" in str(exc.body.get("error", ""))
                 if self.username and expired and attempt == 1:
@@ -118,11 +130,14 @@ class EtcdV3Datastore(EtcdDatastore):
         if prefix:
             payload["range_end"] = _b64(prefix_end(key))
         data = self._call("/v3/kv/range", payload, "reading %s" % key)
-        return data.get("kvs") or []
+        kvs = data.get("kvs") or []
+        if not isinstance(kvs, list) or not all(isinstance(kv, dict) for kv in kvs):
+            raise not_etcd(self.http.current, "reading %s" % key, "kvs is %r, not a list of key-values" % (kvs,))
+        return kvs
 
     def _record(self, kv: Dict[str, Any], kind: str) -> Record:
-        key = _unb64(kv.get("key"))
-        text = _unb64(kv.get("value"))
+        key = _unb64(kv.get("key"), "key", self.http.current)
+        text = _unb64(kv.get("value"), "value", self.http.current)
         # An undecodable value becomes obj None; the caller reports it, naming the key.
         return Record(key, kind, True, str(kv.get("mod_revision")), text, decode_or_none(text), self.name)
 
@@ -130,7 +145,10 @@ class EtcdV3Datastore(EtcdDatastore):
         """The store-wide revision (tests use it to prove nothing was written)."""
         data = self._call("/v3/kv/range", {"key": _b64("/calico/"), "range_end": _b64(prefix_end("/calico/")),
                                            "count_only": True}, "reading the revision")
-        return int((data.get("header") or {}).get("revision", 0))
+        try:
+            return int((data.get("header") or {}).get("revision", 0))
+        except (AttributeError, TypeError, ValueError):
+            raise not_etcd(self.http.current, "reading the revision", "header is %r" % (data.get("header"),))
 
     # -- Datastore interface ---------------------------------------------------------------------------------
     def read_pools(self) -> List[Record]:
@@ -165,7 +183,7 @@ class EtcdV3Datastore(EtcdDatastore):
         else:
             text = self.serialise(record, new)
             success = [{"request_put": {"key": _b64(record.key), "value": _b64(text)}}]
-        data = self._call("/v3/kv/txn", {"compare": compare, "success": success}, "writing %s" % record.key)
+        data = self._call("/v3/kv/txn", {"compare": compare, "success": success}, "writing %s" % record.key, write=True)
         if not data.get("succeeded"):  # the gateway leaves out false fields
             raise ConflictError("%s changed since it was read (expected mod_revision %s)" % (record.key, expected),
                                 self.http.current, "Re-read and decide again")

@@ -334,12 +334,13 @@ def go_json(obj: Any) -> str:
 
 
 def select_pool(pools: list, name: Optional[str] = None, cidr: Optional[str] = None) -> Dict[str, Any]:
-    """Pick one normalised pool by name or CIDR; raise LookupError listing what exists."""
+    """Pick one normalised pool by name or CIDR; raise LookupError listing what exists, or saying why `cidr` can
+    name no pool (not a CIDR, host bits set)."""
     if cidr is not None:
         try:
             wanted = canonical_cidr(cidr)
-        except ValueError:
-            wanted = cidr
+        except ValueError as exc:
+            raise LookupError(str(exc))
         found = [p for p in pools if _same_cidr(p["cidr"], wanted)]
         what = "cidr %r" % cidr
     else:
@@ -356,11 +357,11 @@ def select_pool(pools: list, name: Optional[str] = None, cidr: Optional[str] = N
 def canonical_cidr(cidr: Any) -> str:
     """`10.1.0.0/16` stays; `10.1.2.3/16` raises (not masked, §1b); bad text raises. ValueError says why."""
     if not isinstance(cidr, str) or "/" not in cidr:
-        raise ValueError("%r is not a CIDR (expected address/prefix, e.g. 192.168.0.0/16)" % (cidr,))
+        raise ValueError("%r is not a valid CIDR (expected address/prefix, e.g. 192.168.0.0/16)" % (cidr,))
     try:
         net = ipaddress.ip_network(cidr, strict=False)
-    except ValueError:
-        raise ValueError("%r is not a CIDR (expected address/prefix, e.g. 192.168.0.0/16)" % (cidr,))
+    except ValueError as exc:
+        raise ValueError("%r is not a valid CIDR: %s (expected address/prefix, e.g. 192.168.0.0/16)" % (cidr, exc))
     if net.network_address != ipaddress.ip_interface(cidr).ip:
         raise ValueError("%r is not masked: host bits are set (the network is %s)" % (cidr, net))
     return str(net)

@@ -7,13 +7,25 @@
 A lost compare-and-swap means someone else wrote in between: everything is read again and decided again, up to
 `retries` times, so a concurrent update is never overwritten and the final write always starts from the latest
 revision.
+
+A write whose reply was lost (OutcomeUnknownError) is settled by reading the key back: the intended value there
+means it landed (reported as written, with the snapshot taken before it as `previous`); the old value at the old
+revision means it did not (tried again like a lost race); anything else, or no answer, fails "outcome unknown" and
+still returns `previous`, so the undo is never lost.
 """
 
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
-from ansible_collections.k8snet.calico.plugins.module_utils._datastore import ConflictError, Datastore, Record
+from ansible_collections.k8snet.calico.plugins.module_utils._datastore import (
+    ConflictError,
+    Datastore,
+    DatastoreError,
+    NewValue,
+    OutcomeUnknownError,
+    Record,
+)
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_plan import PlanError, plan_change, snapshot_from_records
 
 SERVER_OWNED_METADATA = ("resourceVersion", "uid", "creationTimestamp", "generation", "managedFields", "selfLink")
@@ -44,7 +56,14 @@ def ensure(ds: Datastore, request: Dict[str, Any], check_mode: bool = False, ret
                 for write in plan["writes"]:
                     before = write["record"]
                     contended = before.key
-                    after = ds.compare_and_swap(before, write["new"])
+                    try:
+                        after = settled_swap(ds, before, write["new"])
+                    except OutcomeUnknownError as exc:
+                        previous_by_key.setdefault(before.key, before)
+                        exc.partial = _partial_result(previous_by_key, written + [
+                            {"key": before.key, "kind": before.kind, "revision": None, "what": write["what"],
+                             "outcome": "unknown"}])
+                        raise
                     previous_by_key.setdefault(before.key, before)
                     written.append({"key": after.key, "kind": after.kind, "revision": after.revision, "what": write["what"]})
         except ConflictError:
@@ -72,6 +91,28 @@ def ensure(ds: Datastore, request: Dict[str, Any], check_mode: bool = False, ret
     raise ConflictError(gave_up_message(conflicts, contended, written), ds.endpoint,
                         "Find the other writer (another play, calico-node, the operator) and run again, or raise "
                         "retries", partial=_partial_result(previous_by_key, written))
+
+
+def settled_swap(ds: Datastore, before: Record, new: NewValue) -> Record:
+    """compare_and_swap; when its reply is lost, the key read back decides: the stored record if the write landed,
+    ConflictError (try again) if the key is untouched, OutcomeUnknownError otherwise."""
+    try:
+        return ds.compare_and_swap(before, new)
+    except OutcomeUnknownError as lost:
+        try:
+            stored = ds.read(before.key, before.kind)
+        except DatastoreError as exc:
+            raise OutcomeUnknownError("%s (writing %s); reading it back failed too: %s" % (lost.message, before.key, exc),
+                                      lost.endpoint, "Check the key by hand; `previous` holds the value before this run")
+        intended = Record(before.key, before.kind, new is not None,
+                          text=None if new is None else ds.serialise(before, new), obj=new)
+        if _comparable(ds, stored) == _comparable(ds, intended):
+            return stored
+        if stored.exists == before.exists and str(stored.revision) == str(before.revision):
+            raise ConflictError("%s: the write did not land (%s)" % (before.key, lost.message), lost.endpoint)
+        raise OutcomeUnknownError("%s (writing %s); it now holds another value at revision %s" % (
+            lost.message, before.key, stored.revision), lost.endpoint,
+            "Someone else wrote it too: inspect it; `previous` holds the value before this run")
 
 
 def gave_up_message(conflicts: int, key: str, written: List[Dict[str, Any]]) -> str:
@@ -168,7 +209,11 @@ def restore(ds: Datastore, previous: Any, expected_revision: Optional[str] = Non
         else:
             new = target.obj
         try:
-            after = ds.compare_and_swap(current, new)
+            after = settled_swap(ds, current, new)
+        except OutcomeUnknownError as exc:
+            exc.partial = {"changed": True, "restored": target.to_dict(), "writes": [
+                {"key": target.key, "kind": target.kind, "revision": None, "what": "restore", "outcome": "unknown"}]}
+            raise
         except ConflictError:
             conflicts += 1
             if expected_revision is not None:

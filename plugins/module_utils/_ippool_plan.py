@@ -211,6 +211,7 @@ def plan_change(snapshot: Dict[str, Any], request: Dict[str, Any]) -> Dict[str, 
     felix_write = _felix_write(snapshot, pool_after, request)
     if felix_write is not None:
         writes.append(felix_write)
+        traps = [t for t in traps if t["name"] != "felix_ipip_disabled"]  # this write is that trap's fix
     return {"writes": writes, "pool_before": pool, "pool_after": pool_after, "main_record": main_record,
             "traps": traps, "via": "pool"}
 

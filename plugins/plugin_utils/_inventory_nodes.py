@@ -23,6 +23,7 @@ except ImportError:  # pragma: no cover - the plugin reports it
     HAS_NETADDR = False
 
 from ansible.module_utils.common.validation import check_type_bool, check_type_list
+from ansible.utils.display import Display
 
 from ansible_collections.k8snet.calico.plugins.module_utils._datastore_args import (
     DATASTORE_ARG_SPEC,
@@ -219,6 +220,10 @@ class _OptionsAsModule:
 
     def fail_json(self, msg: str, **_kwargs: Any) -> None:
         raise InventoryOptionError(msg)
+
+    @staticmethod
+    def warn(msg: str) -> None:
+        Display().warning(msg)
 
 
 def read_layout(options: Dict[str, Any]) -> Dict[str, Any]:

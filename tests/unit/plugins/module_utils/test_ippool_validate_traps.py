@@ -43,7 +43,7 @@ def test_sample_pool_is_valid():
     ({"ipipMode": "Always", "vxlanMode": "Always"}, "Cannot enable both VXLAN and IPIP"),
     ({"cidr": "fd00::/48", "blockSize": 122, "ipipMode": "Always"}, "IPv6"),
     ({"cidr": "192.168.1.0/16"}, "not masked"),
-    ({"cidr": "not-a-cidr"}, "is not a CIDR"),
+    ({"cidr": "not-a-cidr"}, "is not a valid CIDR"),
     ({"cidr": "169.254.0.0/16"}, "link-local"),
     ({"cidr": "fe80::/64", "blockSize": 122}, "link-local"),
     ({"blockSize": 19}, "block_size: 19 must be an integer from 20 to 32"),

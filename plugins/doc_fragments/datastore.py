@@ -24,7 +24,12 @@ options:
     required: true
     choices: [etcdv3, etcdv2, kubernetes, calicoctl]
   timeout:
-    description: Seconds to wait for each request to etcd or the Kubernetes API.
+    description:
+      - Seconds each request to etcd or the Kubernetes API may take.
+      - For etcd this is the whole request, from connecting to the last byte of the reply; a reply larger than 64 MiB
+        is refused. A read that fails goes to the next of O(etcd_endpoints); a write goes to another endpoint only when
+        it cannot have reached the first (connection refused, TLS handshake failed).
+      - A number above 0 and at most 3600.
     type: float
     default: 10
   validate_certs:

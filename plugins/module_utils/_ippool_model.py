@@ -50,6 +50,7 @@ OPERATOR_LABEL_VALUE = "tigera-operator"
 FMT_V3 = "v3"  # projectcalico.org/v3 IPPool: etcdv3 value, calicoctl v3, Calico API server (§1b, §2a)
 FMT_CRD = "crd"  # crd.projectcalico.org/v1 IPPool as stored in Kubernetes (§1c)
 FMT_V1_API = "v1-api"  # calicoctl v1 `kind: ipPool` (§1a)
+V1_KV_FIELDS = frozenset(("cidr", "ipip", "ipip_mode", "vxlan_mode", "masquerade", "ipam", "disabled"))
 FMT_V1_KV = "v1-kv"  # Calico v2 etcd value at /calico/v1/ipam/v4/pool/<cidr-> (§2b)
 
 V3_API_VERSION = "projectcalico.org/v3"
@@ -127,7 +128,10 @@ def pool_format(obj: Any) -> str:
         return FMT_CRD
     if kind == "ipPool" and api == "v1":
         return FMT_V1_API
-    if kind is None and "cidr" in obj and ("masquerade" in obj or "ipip" in obj or "ipam" in obj):
+    # A Calico v2 pool value holds only what is set: pycalico's IPPool.to_json (projectcalico/libcalico,
+    # calico_containers/pycalico/datastore_datatypes.py) writes {"cidr": ...} alone for a pool with IPIP and NAT off.
+    if kind is None and "cidr" in obj and ("masquerade" in obj or "ipip" in obj or "ipam" in obj
+                                           or (api is None and set(obj) <= V1_KV_FIELDS)):
         return FMT_V1_KV
     raise PoolFormatError(
         "not a Calico IP pool (kind=%r, apiVersion=%r); expected IPPool projectcalico.org/v3 or "

@@ -97,3 +97,16 @@ def test_v2_through_real_ansible(seeded):
     result, _out = run_ansible("ippool", v2_args(seeded, cidr="192.168.0.0/16", ipip_mode="Always"))
     assert result["changed"] is True
     assert json.loads(seeded.raw.v2_get(V2_POOL_KEY))["ipip"] == "tunl0"
+
+
+def test_pycalico_pool_value_with_the_cidr_alone_is_reported_and_enabled(seeded, capsys):
+    """Calico 1.x / pycalico stored {"cidr": ...} alone for a pool with IPIP and NAT off (fixtures/calico/SOURCES.md)."""
+    key = "/calico/v1/ipam/v4/pool/10.233.64.0-18"
+    seeded.raw.v2("PUT", key, value='{"cidr": "10.233.64.0/18"}')
+    info = run_module("ippool_info", v2_args(seeded), capsys=capsys)
+    pools = {p["cidr"]: p for p in info["pools"]}
+    assert pools["10.233.64.0/18"]["ipip_mode"] == "Never" and pools["10.233.64.0/18"]["nat_outgoing"] is False
+    assert "unreadable_pool" not in [t["name"] for t in info["traps"]]
+    change = run_module("ippool", v2_args(seeded, cidr="10.233.64.0/18", ipip_mode="Always"), capsys=capsys)
+    assert change["changed"] is True and change["previous"]["text"] == '{"cidr": "10.233.64.0/18"}'
+    assert json.loads(seeded.raw.v2_get(key))["ipip"] == "tunl0"

@@ -136,3 +136,17 @@ def test_nodes_and_affinities_from_each_layout():
     assert affinity_from_key("/calico/ipam/v2/handle/x", "{}") is None
     assert affinity_from_object(load("kdd-blockaffinity.json")) == {"node": "node1", "cidr": "192.168.70.0/26",
                                                                     "state": "confirmed"}
+
+
+def test_v1_pool_value_with_the_cidr_alone_is_a_pool():
+    """pycalico wrote {"cidr": ...} alone for a pool with IPIP and NAT off (tests/unit/fixtures/calico/SOURCES.md)."""
+    pool = normalise_pool(load("etcdv2-pool-value-pycalico.json"), "etcdv2", "/calico/v1/ipam/v4/pool/10.233.64.0-18")
+    assert (pool["cidr"], pool["ipip_mode"], pool["nat_outgoing"], pool["disabled"], pool["block_size"]) == (
+        "10.233.64.0/18", "Never", False, False, 26)
+    assert validate_pool(pool) == []
+
+
+@pytest.mark.parametrize("value", [{"cidr": "10.1.0.0/16", "spec": {}}, {"cidr": 5}, {"cidr": "10.1.0.0/16", "kind": "x"}])
+def test_other_objects_with_a_cidr_are_not_v1_pools(value):
+    with pytest.raises(ValueError):
+        normalise_pool(value, "etcdv2")

@@ -30,6 +30,17 @@ REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "unit" / "fixtures" / "calico"
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
 COLLECTIONS = REPO / ".ansible" / "collections"
+# The tests' own JSON stdout callback (callback_plugins/functional_json.py): the same output on every ansible-core the
+# collection supports (`json` is ansible.posix.json, absent where only ansible-core is installed, as on 2.16 here).
+CALLBACK_PLUGINS = Path(__file__).resolve().parent / "callback_plugins"
+
+
+def json_callback_env():
+    """Environment for `ansible` / `ansible-playbook` to print the run as one JSON document (ad-hoc `ansible` takes a
+    stdout callback only with ANSIBLE_LOAD_CALLBACK_PLUGINS, i.e. bin_ansible_callbacks)."""
+    return {"ANSIBLE_CALLBACK_PLUGINS": str(CALLBACK_PLUGINS), "ANSIBLE_STDOUT_CALLBACK": "functional_json",
+            "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1"}
+
 
 POOLS = "/calico/resources/v3/projectcalico.org/ippools/"
 POOL_KEY = POOLS + "default-ipv4-ippool"
@@ -309,6 +320,11 @@ def run_module(module, args, check=False, diff=False, capsys=None):
 
     mod = importlib.import_module("ansible_collections.k8snet.calico.plugins.modules.%s" % module)
     full = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
+    # Warnings are process-global in module_utils: one run's must not show up in the next run's result.
+    from ansible.module_utils.common import warnings as module_warnings
+
+    module_warnings._global_warnings.clear()  # pylint: disable=protected-access
+    module_warnings._global_deprecations.clear()  # pylint: disable=protected-access
     with patch_module_args(full):
         try:
             mod.main()
@@ -329,10 +345,10 @@ def run_ansible(module, args, check=False, diff=False, env=None, verbosity=0):
         cmd.append("--diff")
     if verbosity:
         cmd.append("-" + "v" * verbosity)
-    full_env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-                    ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1",
+    full_env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_NOCOLOR="1",
                     ANSIBLE_LOCAL_TEMP=str(Path(os.environ.get("TMPDIR", "/tmp")) / "k8snet-calico-ansible-tmp"),
-                    **(env or {}))
+                    **json_callback_env())
+    full_env.update(env or {})
     proc = subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=120, check=False)
     output = proc.stdout + proc.stderr
     start = proc.stdout.find("{")

@@ -10,12 +10,15 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import uuid
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from conftest import COLLECTIONS, json_callback_env
+
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("ip"), reason="needs root and iproute2")
 
 NO_JSON_IP = """#!/bin/sh
@@ -48,18 +51,20 @@ def node_namespace():
 
 
 def run_module(namespace, tmp_path, path_prefix=None):
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".ansible", "collections"),
-               ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="json",
-               ANSIBLE_LOCAL_TEMP=str(tmp_path), ANSIBLE_HOME=str(tmp_path))
+    """The module through the real `ansible` CLI of the ansible-core running these tests (the `ansible` next to
+    sys.executable, not whichever one PATH finds first), inside the namespace."""
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_LOCAL_TEMP=str(tmp_path),
+               ANSIBLE_HOME=str(tmp_path), **json_callback_env())
+    env.pop("ANSIBLE_CONFIG", None)
     if path_prefix:
         env["PATH"] = path_prefix + os.pathsep + env["PATH"]
-    ansible = shutil.which("ansible", path=env["PATH"]) or os.path.join(REPO, ".venv", "bin", "ansible")
-    cmd = ["ip", "netns", "exec", namespace, ansible, "localhost", "-c", "local",
-           "-e", "ansible_python_interpreter=%s" % shutil.which("python3"),
+    ansible = str(Path(sys.executable).parent / "ansible")
+    cmd = ["ip", "netns", "exec", namespace, ansible, "localhost", "-i", "localhost,", "-c", "local",
+           "-e", "ansible_python_interpreter=%s" % sys.executable,
            "-m", "k8snet.calico.node_routes_info", "-a", json.dumps({"pools": ["192.168.0.0/16"]})]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    return json.loads(proc.stdout[proc.stdout.find("{"):])["plays"][0]["tasks"][0]["hosts"]["localhost"]
 
 
 def pop_read_at(result, before):

@@ -53,6 +53,7 @@ from conftest import (
     V2_POOL_KEY,
     V2_POOL_TEXT,
     etcd_args,
+    json_callback_env,
     run_ansible,
     run_module,
 )
@@ -611,9 +612,9 @@ def write_play(directory, name, task_args):
 def start_playbook(play, workdir):
     cmd = [str(Path(sys.executable).parent / "ansible-playbook"), str(play), "-i", "localhost,", "-c", "local",
            "-e", "ansible_python_interpreter=%s" % sys.executable]
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0",
-               ANSIBLE_LOCAL_TEMP=str(workdir / "ansible-tmp"), ANSIBLE_HOME=str(workdir / "ansible-home"))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_LOCAL_TEMP=str(workdir / "ansible-tmp"),
+               ANSIBLE_HOME=str(workdir / "ansible-home"), **json_callback_env())
     env.pop("ANSIBLE_CONFIG", None)
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=str(workdir))
 

@@ -19,7 +19,7 @@ import pytest
 from ansible_collections.k8snet.calico.plugins.module_utils._datastore import ConflictError
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_ops import ensure, restore
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_plan import PlanError
-from ansible_collections.k8snet.calico.plugins.plugin_utils._rollback import rollback_plan
+from ansible_collections.k8snet.calico.plugins.plugin_utils._rollback import check_backup, rollback_plan
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from memory_datastore import MemoryDatastore  # noqa: E402
@@ -175,3 +175,30 @@ def test_items_that_are_not_module_results_are_ignored(skipped):
     ds.before_write[FELIX_KEY], _interfered = another_writer_on_felix()
     partial = run_item(ds, CIDR_A)
     assert [e["restore"]["key"] for e in rollback_plan([skipped, partial])] == [POOL_A]
+
+
+GOOD_BACKUP = {"datastore": "etcdv3", "saved_at": "2026-12-07T10:00:00Z", "restore": [
+    {"restore": {"key": "/calico/resources/v3/projectcalico.org/ippools/p", "text": "{}"}, "expected_revision": "7"}]}
+
+
+@pytest.mark.parametrize("value", [GOOD_BACKUP, json.dumps(GOOD_BACKUP), json.dumps(GOOD_BACKUP).encode()])
+def test_a_backup_as_object_or_text_is_used(value):
+    assert check_backup(value) == {"backup": GOOD_BACKUP, "problem": None}
+
+
+@pytest.mark.parametrize("value,words", [
+    ("{not json", "not valid JSON (Expecting property name"),
+    ("[" * 100000, "not valid JSON"),
+    ("[1]", "it is list, not a JSON object"),
+    ({"restore": []}, "datastore: None"),
+    ({"datastore": "etcdv3", "restore": "nope"}, "restore: 'nope' is not a non-empty list"),
+    ({"datastore": "etcdv3", "restore": []}, "restore: [] is not a non-empty list"),
+    ({"datastore": "etcdv3", "restore": [5]}, "restore[0]: 5 has no restore object"),
+    ({"datastore": "etcdv3", "restore": [{"restore": {"key": 5}, "expected_revision": "1"}]}, "restore[0].restore.key: 5"),
+    ({"datastore": "etcdv3", "restore": [{"restore": {"key": "/calico/x"}}]}, "restore[0]: no expected_revision"),
+], ids=["not-json", "deep", "list", "no-datastore", "restore-string", "restore-empty", "entry-int", "key-int",
+        "no-revision"])
+def test_a_backup_that_cannot_be_used_names_the_field(value, words):
+    checked = check_backup(value)
+    assert checked["backup"] is None
+    assert words in checked["problem"] and checked["problem"].endswith("not a backup written by enable_ipip")

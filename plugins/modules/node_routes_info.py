@@ -68,6 +68,10 @@ notes:
   - Felix-programmed routes (protocol 80, Calico v3.33 and later) count like C(proto bird) ones; the protocol is
     never required.
   - Multipath routes are judged per next hop; a route whose next hops differ in kind is C(mixed).
+  - A capture iproute2 could not have printed fails, naming the line (text) or the JSON item and the field, for
+    example an invalid address, a number beyond 32 bits, a JSON value of the wrong type, a line longer than 65536
+    characters, or a prefix length with a leading zero such as V(192.168.1.0/026), which is refused rather than read
+    as V(/26) (C(ip route add) would read it as octal).
 seealso:
   - name: Calico IP-in-IP
     description: Calico's documentation on overlay networking.
@@ -211,6 +215,7 @@ source:
   sample: {mode: live, routes: json, links: json, read_at: "2026-11-29T00:41:12.345+00:00"}
 """
 
+import traceback
 from datetime import datetime, timezone
 
 from ansible.module_utils.basic import AnsibleModule
@@ -258,10 +263,15 @@ def main():
             links, links_format = parse_links(captures["links"], what="addresses" if params["addresses"] else "links")
     except (IprouteParseError, PoolError) as exc:
         module.fail_json(msg=str(exc))
+    try:
+        node = describe_node(routes, links, pools, params["tunnel_device"])
+    except Exception as exc:  # pylint: disable=broad-except  # a bug of ours: a message, not a traceback
+        module.fail_json(msg="node_routes_info could not judge the parsed tables (%s: %s); this is a bug, please "
+                             "report it with the captures" % (type(exc).__name__, exc), exception=traceback.format_exc())
 
     module.exit_json(changed=False,
                      source=dict(mode=captures["mode"], routes=routes_format, links=links_format, read_at=read_at),
-                     **describe_node(routes, links, pools, params["tunnel_device"]))
+                     **node)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """parse_routes takes ordinary routes in bulk (column-wise) and the others route by route: both must give what the
 per-route parsers alone give, route for route and error for error, whatever the mix.
 
-The reference below is the per-route path applied to every route of the table (``_route_from_json`` on each JSON
-object, ``_parse_text_route`` on each text route, then ``_check_addresses``): what parse_routes did before it had a
-bulk path. Each comparison also checks that the bulk path really took the ordinary routes (else it proves nothing).
+The reference below is the per-route path applied to every route of the table (``route_from_json`` on each JSON
+object, ``parse_text_route`` on each text route): the definition of the result. Each comparison also checks that
+the bulk path really took the ordinary routes (else it proves nothing).
 """
 
 # The private parsers on purpose; pytest fixtures as arguments.
@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -23,7 +24,16 @@ sys.path.insert(0, str(HERE.parent / "benchmarks"))
 from cluster import STATES, Cluster, single_table  # noqa: E402  pylint: disable=wrong-import-position
 from iproute_fixtures import FIXTURES  # noqa: E402  pylint: disable=wrong-import-position
 
+from ansible_collections.k8snet.calico.plugins.module_utils import _iproute_json as ijson  # noqa: E402
 from ansible_collections.k8snet.calico.plugins.module_utils import _iproute_parse as iproute  # noqa: E402
+from ansible_collections.k8snet.calico.plugins.module_utils import _iproute_text as itext  # noqa: E402
+from ansible_collections.k8snet.calico.plugins.module_utils._iproute_common import (  # noqa: E402
+    IprouteParseError,
+    address,
+    check_lines,
+    destination as check_destination,
+    load_json,
+)
 
 KEYS = ["dst", "type", "gateway", "dev", "protocol", "scope", "prefsrc", "metric", "table", "flags", "metrics",
         "nexthops"]
@@ -33,32 +43,30 @@ ROUTE_CAPTURES = sorted(path.name for path in FIXTURES.glob("*.routes.*"))
 def reference(output):
     """The per-route path over the whole table."""
     if iproute.detect_format(output) == "json":
-        routes = [iproute._route_from_json(obj, i) for i, obj in enumerate(iproute._load_json(output, "routes"))]
-    else:
-        lines = output.splitlines()
-        routes = [iproute._parse_text_route(i + 1, words) for i, words in iproute._route_lines(lines, [None] * len(lines))]
-    iproute._check_addresses(routes)
-    return routes
+        return [ijson.route_from_json(obj, i) for i, obj in enumerate(load_json(output, "routes"))]
+    lines = output.splitlines()
+    check_lines(lines, "routes")
+    return [itext.parse_text_route(i + 1, words) for i, words in itext.route_lines(lines, [None] * len(lines))]
 
 
 def outcome(parse, output):
     try:
         return "ok", parse(output)
-    except ValueError as exc:  # IprouteParseError, and what normalise_protocol lets int() raise
-        return "error", type(exc).__name__, str(exc)
+    except IprouteParseError as exc:  # (and nothing else, ever)
+        return "error", str(exc)
 
 
 @pytest.fixture
 def per_route(monkeypatch):
     """Counts the routes parse_routes hands to the per-route parsers."""
     calls = []
-    for name in ("_route_from_json", "_parse_text_route"):
-        original = getattr(iproute, name)
+    for module, name in ((ijson, "route_from_json"), (itext, "parse_text_route")):
+        original = getattr(module, name)
 
         def counted(*args, _original=original):
             calls.append(args)
             return _original(*args)
-        monkeypatch.setattr(iproute, name, counted)
+        monkeypatch.setattr(module, name, counted)
     return calls
 
 
@@ -96,7 +104,7 @@ def test_generator_tables_in_bulk_match_the_per_route_path(name, as_json, as_tex
     assert per_route == []  # every route of these tables went the bulk way
     dsts = [route["dst"] for route in iproute.parse_routes(as_json)[0]]
     gateways = [route["gateway"] for route in iproute.parse_routes(as_json)[0]]
-    assert iproute._addresses_ok(dsts, gateways)  # and so did the address check
+    assert ijson._all_ipv4(dsts, gateways)  # and so did the address check
 
 
 @pytest.mark.parametrize("capture", ROUTE_CAPTURES)
@@ -140,7 +148,7 @@ def test_bulk_results_by_hand():
          "prefsrc": "10.39.0.110", "metric": 100, "flags": ["onlink", "linkdown", "onlink"]},
         {"dst": "10.39.0.7", "dev": "eth0", "table": "main", "protocol": "80"},
     ])
-    assert all(map(iproute._TEXT_ROUTE, text.replace("  ", " ").splitlines()))
+    assert all(map(itext._TEXT_ROUTE, text.replace("  ", " ").splitlines()))
     assert iproute.parse_routes(text)[0] == expected == reference(text)
     assert iproute.parse_routes(as_json)[0] == expected == reference(as_json)
 
@@ -153,18 +161,17 @@ UNUSUAL_JSON = [
     {"dst": "10.7.0.0/16", "gateway": "10.39.0.1", "dev": "eth0", "cache": True, "flags": []},
     {"dst": "10.8.0.0/16", "via": {"family": "inet", "host": "10.39.0.9"}, "dev": "eth0", "flags": []},
     {"dst": "fd00::/64", "dev": "eth0", "protocol": "kernel", "metric": 256, "flags": [], "pref": "medium"},
-    {"dst": "fd01::/64", "gateway": "fe80::1", "dev": "eth0", "flags": []},  # bulk: plain; IPv6, checked in the loop
-    {"dst": "10.10.0.0/16", "dev": "eth0", "metric": "7", "flags": []},
-    {"dst": "10.11.0.0/16", "dev": "eth0", "metric": True, "flags": []},
+    {"dst": "fd01::/64", "gateway": "fe80::1", "dev": "eth0", "flags": []},  # IPv6: not taken by the bulk regex
     {"dst": "10.12.0.0/16", "dev": "eth0", "protocol": 12, "flags": []},
-    {"dst": "10.13.0.0/16", "dev": "eth0", "protocol": "bird 2", "flags": []},
     {"dst": "10.14.0.0/16", "dev": "eth0", "protocol": None, "table": 254, "flags": None},
-    {"dst": "10.15.0.0/16", "dev": "eth0", "flags": "onlink"},
-    {"dst": "10.16.0.0/16", "dev": "eth0", "flags": [2, 1, 2]},
-    {"dst": "10.17.0.0/16", "dev": "eth0", "flags": [["onlink"]]},  # bulk: one flag is copied, whatever it is
-    {"dst": "10.18.0.0/16", "type": None, "dev": "eth0"},  # bulk: 'type' is taken as it is
+    {"dst": "10.18.0.0/16", "type": None, "dev": "eth0"},  # null: absent (unicast)
+    {"dst": "10.23.0.0/16", "gateway": "10.0.0.1", "prefsrc": "10.0.0.2", "tos": 0,
+     "metrics": [{"rtt": 10, "congctl": "cubic", "features": ["ecn"], "mtu": {"value": 1400, "lock": True}}]},
     {"type": "local", "dst": "10.19.0.1", "dev": "lo", "table": "local", "protocol": "kernel", "scope": "host",
      "prefsrc": "10.19.0.1", "flags": ["onlink", "linkdown", "dead"]},  # bulk
+    {"dst": "10.20.0.0/16", "dev": "eth0", "protocol": None, "flags": None},  # bulk
+    {"dst": "10.21.0.0/16", "dev": "eth0", "metric": 4294967295, "flags": ["onlink", "onlink"]},  # bulk
+    {"dst": "10.22.0.0/16", "dev": "eth0", "protocol": "6to4"},  # bulk
 ]
 BULK_IN_UNUSUAL_JSON = 4
 UNUSUAL_TEXT = [
@@ -177,11 +184,12 @@ UNUSUAL_TEXT = [
     "10.9.0.0/16 dev eth0   proto   static",
     "10.10.0.0/16\tdev eth0",
     " 10.11.0.0/16 dev eth0",
-    "10.12.0.0/16 dev eth0 metric 12345678901",
+    "10.12.0.0/16 dev eth0 metric 4294967295",
     "10.13.0.0/16 dev eth0 proto 6to4",
     "10.14.0.0/16 proto static dev eth0",
     "10.15.0.0/16 dev eth0 onlink proto static",
-    "10.17.0.0/08 dev eth0",
+    "10.17.0.0/16 dev eth0 rtt 1.5s rttvar 300ms",
+    "10.18.0.0/16 dev eth0" + " onlink" * 20,  # (more flags than the bulk regex takes: one kept)
     "",
     "...",
 ]
@@ -207,7 +215,7 @@ def test_mixed_json_tables_keep_order(every, per_route):
     routes = assert_same(output)[1]
     assert len(routes) == 150 + len(UNUSUAL_JSON)
     assert [route["dst"] for route in routes[:(len(UNUSUAL_JSON) - 1) * every + 1:every]] == [
-        iproute._route_from_json(obj, 0)["dst"] for obj in UNUSUAL_JSON]
+        ijson.route_from_json(obj, 0)["dst"] for obj in UNUSUAL_JSON]
     del per_route[:]
     iproute.parse_routes(output)
     assert len(per_route) == len(UNUSUAL_JSON) - BULK_IN_UNUSUAL_JSON
@@ -227,7 +235,7 @@ def test_mixed_text_tables_keep_order(every, per_route):
 
 def test_a_line_the_regex_takes_but_with_next_hops_goes_route_by_route(per_route):
     output = "default via 10.39.0.1 dev eth0\n192.168.80.0/26 proto bird \n\n\tnexthop via 10.39.0.111 dev eth0 weight 1\n"
-    assert iproute._TEXT_ROUTE("192.168.80.0/26 proto bird ")
+    assert itext._TEXT_ROUTE("192.168.80.0/26 proto bird ")
     routes = assert_same(output)[1]
     assert routes[1]["nexthops"] == [{"gateway": "10.39.0.111", "dev": "eth0", "weight": 1, "flags": []}]
     del per_route[:]
@@ -244,25 +252,46 @@ def test_only_unusual_routes():
 
 # --------------------------------------------------------------------------------------------- errors
 BAD_JSON = [
-    ({"dst": "10.0.0.0/33", "dev": "eth0"}, "destination '10.0.0.0/33' is not an IPv4 or IPv6 prefix"),
-    ({"dst": "pod-net", "dev": "eth0"}, "destination 'pod-net/32' is not an IPv4 or IPv6 prefix"),
-    ({"dst": 7, "dev": "eth0"}, "destination '7/32' is not an IPv4 or IPv6 prefix"),
-    ({"dst": "10.0.0.0/8", "gateway": "10.0.0.300"}, "gateway '10.0.0.300' of route 10.0.0.0/8 is not an IP address"),
-    ({"dst": "10.0.0.0/8", "gateway": "10.0.0.1\n10.0.0.2"}, "gateway '10.0.0.1\\n10.0.0.2' of route 10.0.0.0/8"),
-    ({"dst": "10.0.0.0/8\n10.0.0.0/8"}, "destination '10.0.0.0/8\\n10.0.0.0/8' is not"),
-    ({"dst": "10.0.0.0/8", "metric": "high"}, "field 'metric' is 'high', not a number"),
-    ({"dst": "10.0.0.0/8", "colour": "blue"}, "has unknown field(s) colour"),
-    ({"gateway": "10.0.0.1"}, "has no 'dst'"),
-    ({"dst": "10.0.0.0/8", "protocol": "\u00b2"}, "invalid literal for int()"),
+    ({"dst": "10.0.0.0/33", "dev": "eth0"}, "'dst' is '10.0.0.0/33', not an IPv4 or IPv6 prefix"),
+    ({"dst": "10.17.0.0/08", "dev": "eth0"},
+     "'dst' is '10.17.0.0/08', not an IPv4 or IPv6 prefix: its length has a leading zero"),
+    ({"dst": "pod-net", "dev": "eth0"}, "'dst' is 'pod-net', not an IPv4 or IPv6 prefix"),
+    ({"dst": 7, "dev": "eth0"}, "JSON route %d: 'dst' is 7, not a string"),
+    ({"dst": "10.0.0.0/8", "gateway": "10.0.0.300"}, "'gateway' is '10.0.0.300', not an IPv4 or IPv6 address"),
+    ({"dst": "10.0.0.0/8", "gateway": "10.0.0.1\n10.0.0.2"}, "'gateway' is '10.0.0.1\\n10.0.0.2', not an IPv4"),
+    ({"dst": "10.0.0.0/8\n10.0.0.0/8"}, "JSON route %d: 'dst' is '10.0.0.0/8\\n10.0.0.0/8', not an IPv4"),
+    ({"dst": "10.0.0.0/8", "prefsrc": "10.0.0.256"}, "'prefsrc' is '10.0.0.256', not an IPv4 or IPv6 address"),
+    ({"dst": "10.0.0.0/8", "prefsrc": "fd00::1"}, "'prefsrc' is 'fd00::1', not an IPv4 address (the destination is"),
+    ({"dst": "10.0.0.0/8", "metric": "high"}, "(10.0.0.0/8): 'metric' is 'high', not a whole number"),
+    ({"dst": "10.0.0.0/8", "metric": "7"}, "'metric' is '7', not a whole number"),
+    ({"dst": "10.0.0.0/8", "metric": True}, "'metric' is True, not a whole number"),
+    ({"dst": "10.0.0.0/8", "metric": 2 ** 32}, "'metric' is 4294967296, not a whole number from 0 to 4294967295"),
+    ({"dst": "10.0.0.0/8", "metric": -1}, "'metric' is -1, not a whole number"),
+    ({"dst": "10.0.0.0/8", "colour": "blue"}, "(10.0.0.0/8) has unknown field(s) colour"),
+    ({"gateway": "10.0.0.1"}, "JSON route %d has no 'dst'"),
+    ({"dst": "10.0.0.0/8", "protocol": "\u00b2"}, "'protocol' is '\u00b2', not a protocol name or number"),
+    ({"dst": "10.0.0.0/8", "protocol": "bird 2"}, "'protocol' is 'bird 2', not a protocol name or number"),
+    ({"dst": "10.0.0.0/8", "type": "x"}, "'type' is 'x', not a route type (anycast, blackhole"),
+    ({"dst": "10.0.0.0/8", "flags": "onlink"}, "'flags' is 'onlink', not a list"),
+    ({"dst": "10.0.0.0/8", "flags": [2, 1, 2]}, "'flags[0]' is 2, not a string"),
+    ({"dst": "10.0.0.0/8", "flags": [["onlink"]]}, "'flags[0]' is ['onlink'], not a string"),
+    ({"dst": "10.0.0.0/8", "dev": ["eth0"]}, "'dev' is ['eth0'], not a string"),
 ]
 BAD_TEXT = [
     ("10.0.0.0/33 dev eth0", "destination '10.0.0.0/33' is not an IPv4 or IPv6 prefix"),
+    ("10.17.0.0/08 dev eth0", "destination '10.17.0.0/08' is not an IPv4 or IPv6 prefix: its length has a leading"),
     ("pod-net dev eth0", "'pod-net' is not a route destination"),
     ("010.16.0.0/16 dev eth0", "destination '010.16.0.0/16' is not an IPv4 or IPv6 prefix"),
-    ("10.0.0.0/8 via 10.0.0.300 dev eth0", "gateway '10.0.0.300' of route 10.0.0.0/8 is not an IP address"),
-    ("10.0.0.0/8 via 10.0.0.1 metric high", "'metric' is 'high', not a number"),
+    ("10.0.0.0/8 via 10.0.0.300 dev eth0", "'via' is '10.0.0.300', not an IPv4 or IPv6 address"),
+    ("10.0.0.0/8 dev eth0 src 10.0.0.256", "'src' is '10.0.0.256', not an IPv4 or IPv6 address"),
+    ("10.0.0.0/8 dev eth0 src fd00::1", "'src' is 'fd00::1', not an IPv4 address (the destination is IPv4)"),
+    ("10.0.0.0/8 via 10.0.0.1 metric high", "'metric' is 'high', not a whole number"),
+    ("10.0.0.0/8 dev eth0 metric 12345678901", "'metric' is '12345678901', not a whole number from 0 to 4294967295"),
+    ("10.0.0.0/8 dev eth0 mtu 15x00", "'mtu' is '15x00', not a whole number"),
+    ("10.0.0.0/8 dev eth0 rtt 10", "'rtt' is '10', not a time such as 300ms or 1.5s"),
     ("10.0.0.0/8 via 10.0.0.1 dev eth0 frobnicate 3", "unknown word 'frobnicate' in route 10.0.0.0/8"),
-    ("10.0.0.0/8 dev eth0 proto \u00b2", "invalid literal for int()"),
+    ("10.0.0.0/8 dev eth0 proto \u00b2", "'proto' is '\u00b2', not a protocol name or number"),
+    ("10.0.0.0/8 dev eth0 " + "onlink " * 10000, "line %d is 70020 characters long"),
 ]
 
 
@@ -272,7 +301,8 @@ def test_bad_json_routes_fail_as_route_by_route(bad, message):
         table = json.loads(single_table(150, "json"))
         table.insert(at, bad)
         got = assert_same(json.dumps(table))
-        assert got[0] == "error" and message in got[2]
+        assert got[0] == "error" and "routes: JSON route %d" % at in got[1]
+        assert (message % at if "%d" in message else message) in got[1]
 
 
 @pytest.mark.parametrize("bad, message", BAD_TEXT)
@@ -281,42 +311,87 @@ def test_bad_text_routes_fail_as_route_by_route(bad, message):
         lines = single_table(150, "text").splitlines()
         lines.insert(at, bad)
         got = assert_same("\n".join(lines) + "\n")
-        assert got[0] == "error" and message in got[2]
+        assert got[0] == "error" and got[1].startswith("routes: line %d" % (at + 1))
+        assert (message % (at + 1) if "%d" in message else message) in got[1]
 
 
 def test_the_first_bad_route_is_the_one_named():
-    # a parse error anywhere comes before any address error (as route by route: parse all, then check)
-    table = json.loads(single_table(60, "json"))
-    table.insert(40, {"dst": "10.0.0.0/8", "colour": "blue"})
-    table.insert(20, {"dst": "10.0.0.0/8", "metric": "high"})
-    table.insert(10, {"dst": "10.0.0.0/33"})
-    got = assert_same(json.dumps(table))
-    assert "route 21 field 'metric' is 'high'" in got[2]  # (moved from 20 by the insert at 10)
-    lines = single_table(60, "text").splitlines()
-    lines[50:50] = ["10.0.0.0/8 dev eth0 frobnicate 3"]
-    lines[30:30] = ["10.0.0.0/8 via 10.0.0.1 metric high"]
-    lines[10:10] = ["10.0.0.0/33 dev eth0"]
-    got = assert_same("\n".join(lines) + "\n")
-    assert "route 32 field 'metric' is 'high'" in got[2]
+    # whatever is wrong with each (the bulk path's address check, a type, a word): in table order
+    bad_json = [(10, {"dst": "10.0.0.0/33"}), (21, {"dst": "10.0.0.0/8", "metric": "high"}),
+                (30, {"dst": "10.0.0.0/8", "gateway": "10.0.0.300"}), (42, {"dst": "10.0.0.0/8", "colour": "blue"})]
+    messages = ["route 10 (10.0.0.0/33): 'dst'", "route 21 (10.0.0.0/8): 'metric'", "route 30 (10.0.0.0/8): 'gateway'",
+                "route 42 (10.0.0.0/8) has unknown field(s) colour"]
+    for first in range(len(bad_json)):
+        table = json.loads(single_table(60, "json"))
+        for at, bad in bad_json[first:]:
+            table.insert(at, bad)
+        got = assert_same(json.dumps(table))
+        assert messages[first] in got[1]
+    bad_text = [(10, "10.0.0.0/33 dev eth0"), (30, "10.0.0.0/8 via 10.0.0.1 metric high"),
+                (35, "10.0.0.0/8 via 10.0.0.300"), (50, "10.0.0.0/8 dev eth0 frobnicate 3")]
+    messages = ["line 11: destination '10.0.0.0/33'", "line 31: 'metric' is 'high'", "line 36: 'via'",
+                "line 51: unknown word 'frobnicate'"]
+    for first in range(len(bad_text)):
+        lines = single_table(60, "text").splitlines()
+        for at, bad in bad_text[first:]:
+            lines.insert(at, bad)
+        got = assert_same("\n".join(lines) + "\n")
+        assert messages[first] in got[1]
     lines = single_table(60, "text").splitlines()
     lines[40:40] = ["\tnexthop via 10.0.0.1 dev eth0"]
     lines[0:0] = ["", "\tnexthop via 10.0.0.1 dev eth0"]
     got = assert_same("\n".join(lines) + "\n")
-    assert "line 2: 'nexthop' continuation with no route before it" in got[2]
+    assert "line 2: 'nexthop' continuation with no route before it" in got[1]
 
 
 def test_the_bulk_address_check_leaves_anything_unusual_to_the_loop():
-    def routes(dsts, gateways):
-        return [dict(iproute._empty_route(), dst=dst, gateway=gateway) for dst, gateway in zip(dsts, gateways)]
-
     taken = (["10.0.0.0/8", "0.0.0.0/0", "255.255.255.255/32", "10.0.0.1/32"], [None, "10.0.0.1", None, "1.2.3.4"])
-    assert iproute._addresses_ok(*taken)
-    iproute._check_each_address(routes(*taken))  # (what the bulk check takes, the loop takes)
-    assert iproute._addresses_ok([], [])
+    assert ijson._all_ipv4(*taken)
+    assert not ijson._not_ipv4(*taken)
+    for dst, gateway in zip(*taken):  # (what the bulk check takes, the per-route checks take)
+        check_destination("dst", dst)
+        if gateway is not None:
+            address("gateway", gateway)
+    assert ijson._all_ipv4([], [])
     for dsts, gateways in [
             (["10.0.0.0/8\n10.0.0.0/8"], [None]), (["10.0.0.0/8"], ["10.0.0.1\n10.0.0.2"]), (["10.0.0.0/8\n"], [None]),
             ([""], [None]), (["10.0.0.0/8"], [""]), (["10.0.0.0/33"], [None]), (["10.0.0.0/08"], [None]),
             (["010.0.0.0/8"], [None]), (["10.0.0.256/32"], [None]), (["\u0661\u0660.0.0.0/8"], [None]),
-            (["fd00::/64"], [None]), ([7], [None]), (["10.0.0.0/8"], [7]), (["10.0.0.0"], [None]),
+            (["fd00::/64"], [None]), (["10.0.0.0"], [None]), (["10.0.0.0/8"], [5]), (["10.0.0.0/8"], [["10.0.0.1"]]),
             (["10.0.0.0/8"] * 3 + ["fd00::/64"], [None, "10.0.0.1", "fe80::1", None])]:
-        assert not iproute._addresses_ok(dsts, gateways), (dsts, gateways)
+        assert not ijson._all_ipv4(dsts, gateways), (dsts, gateways)
+        assert ijson._not_ipv4(dsts, gateways)
+
+
+# ------------------------------------------------------------------------------------------------- property
+# Tables of ordinary routes with a few changed at random: a value replaced by a plausible or hostile one, a key
+# added. Whatever the mix, the bulk path and the per-route path give the same routes or the same error.
+VALUES = st.sampled_from([None, "", "default", "10.1.0.0/16", "10.1.0.0/016", "10.1.0.0/33", "10.0.0.256",
+                          "10.0.0.1", "fd00::/64", "fe80::1", "eth0", "cali1", "bird", "12", "80", "\u00b2", "main",
+                          "local", "unicast", "blackhole", "onlink", "x y", 0, 7, -1, 2 ** 32, 1e999, True,
+                          [], ["onlink"], ["onlink", "dead", "onlink"], [5], {}, {"host": "10.0.0.1"}])
+FIELDS = st.sampled_from(["dst", "type", "gateway", "dev", "protocol", "scope", "prefsrc", "metric", "table",
+                          "flags", "via", "cache", "pref", "colour"])
+CHANGES = st.lists(st.tuples(st.integers(0, 39), FIELDS, VALUES), max_size=4)
+WORDS = st.sampled_from(["via", "10.0.0.1", "10.0.0.256", "dev", "eth0", "proto", "bird", "\u00b2", "metric", "7",
+                         "99999999999", "src", "10.39.0.1", "onlink", "mtu", "lock", "1400", "15x00", "table",
+                         "main", "scope", "link", "fd00::1", "nexthop", "weight", "1e999"])
+LINE_CHANGES = st.lists(st.tuples(st.integers(0, 39), st.lists(WORDS, max_size=4)), max_size=4)
+
+
+@settings(derandomize=True, max_examples=150, deadline=2000)
+@given(CHANGES)
+def test_any_mix_of_json_routes_parses_alike_in_bulk(changes):
+    table = json.loads(single_table(40, "json"))
+    for at, key, value in changes:
+        table[at % len(table)][key] = value
+    assert_same(json.dumps(table))
+
+
+@settings(derandomize=True, max_examples=150, deadline=2000)
+@given(LINE_CHANGES)
+def test_any_mix_of_text_routes_parses_alike_in_bulk(changes):
+    lines = single_table(40, "text").splitlines()
+    for at, words in changes:
+        lines[at % len(lines)] += " " + " ".join(words)
+    assert_same("\n".join(lines) + "\n")

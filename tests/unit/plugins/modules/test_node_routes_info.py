@@ -48,14 +48,30 @@ def test_offline_with_addresses(capsys):
      "addresses: line 1 is not part of an interface block"),
     (dict(routes=" \n"), "routes: the capture is empty"),
     (dict(routes="192.168.1.0/33 via 10.39.0.1 dev eth0\n"), "destination '192.168.1.0/33' is not"),
-    (dict(routes='[{"dst": "pod-net", "gateway": "10.39.0.1"}]'), "destination 'pod-net/32' is not"),
-    (dict(routes="10.0.0.0/8 via 10.0.0.300 dev eth0\n"), "gateway '10.0.0.300' of route 10.0.0.0/8"),
+    (dict(routes='[{"dst": "pod-net", "gateway": "10.39.0.1"}]'),
+     "routes: JSON route 0 (pod-net): 'dst' is 'pod-net', not an IPv4 or IPv6 prefix"),
+    (dict(routes="10.0.0.0/8 via 10.0.0.300 dev eth0\n"), "routes: line 1: 'via' is '10.0.0.300', not an IPv4"),
+    (dict(routes="10.0.0.0/8 dev eth0 src 10.0.0.256\n"), "routes: line 1: 'src' is '10.0.0.256', not an IPv4"),
+    (dict(routes='[{"dst": "10.0.0.0/8", "dev": 5}]'), "routes: JSON route 0 (10.0.0.0/8): 'dev' is 5, not a string"),
+    (dict(routes="default via 10.0.0.1 dev eth0\n", addresses="1: eth0: <UP> mtu 15x00 state UP\n"),
+     "addresses: line 1: 'mtu' is '15x00', not a whole number"),
+    (dict(routes="[" * 100000 + "]" * 100000), "routes: output looks like JSON but is nested too deeply"),
 ])
 def test_bad_input_fails_with_a_named_message(capsys, args, message):
     result = run(capsys, **args)
     assert result["failed"] is True
     assert message in result["msg"]
     assert "Traceback" not in result["msg"]
+
+
+def test_a_failure_judging_the_tables_is_a_message_not_a_traceback(capsys, monkeypatch):
+    def broken(*_args):
+        raise KeyError("gateway")
+    monkeypatch.setattr(node_routes_info, "describe_node", broken)
+    result = run(capsys, routes="default via 10.0.0.1 dev eth0\n")
+    assert result["failed"] is True
+    assert result["msg"].startswith("node_routes_info could not judge the parsed tables (KeyError: 'gateway')")
+    assert "Traceback" not in result["msg"]  # (the traceback goes where Ansible shows it with -vvv)
 
 
 def test_links_need_routes(capsys):

@@ -138,13 +138,15 @@ def _links_from_text(text, what):
         if not line or line in ("...", "\u2026"):
             continue
         try:
-            header = _IFACE_HEADER(line) if raw[:1] not in (" ", "\t") else None
+            # Indentation is not needed to tell a header from a detail line (pastes in forums and issues often
+            # lose it): only a header has the form `N: name: <FLAGS>`.
+            header = _IFACE_HEADER(line)
             if header:
                 link = _link_from_header(header)
                 links.append(link)
                 detail_line = 0
                 continue
-            if link is None or raw[:1] not in (" ", "\t"):
+            if link is None:
                 raise IprouteParseError("%s: line %d is not part of an interface block: %r" % (what, number, line))
             detail_line = _detail(link, line.split(), detail_line)
         except Refused as refused:

@@ -144,6 +144,14 @@ def _metric(words, i, name):
     return i + 1, number_text(name, raw)
 
 
+def _command_echo(words):
+    """The command pasted above its output: ``ip route``, ``$ ip -4 r``, ``root@node:~# ip route show`` (no route
+    starts with ``ip``, so nothing that is a route is ever skipped)."""
+    if len(words) > 1 and words[0][-1:] in ("#", "$", ">"):
+        words = words[1:]
+    return len(words) >= 2 and words[0] == "ip" and any(word[:1] == "r" for word in words[1:])
+
+
 def route_lines(lines, matches):
     """``[(index, words)]`` of the routes the regex did not take, in order, joining multipath continuation lines
     (``\\tnexthop ...``); a line the regex took but that has continuation lines is taken back: None in *matches*."""
@@ -156,7 +164,7 @@ def route_lines(lines, matches):
         last = index
         raw = lines[index]
         words = raw.split()
-        if not words or (len(words) == 1 and words[0] in _ELLIPSES):
+        if not words or (len(words) == 1 and words[0] in _ELLIPSES) or _command_echo(words):
             continue
         if words[0] == "nexthop" and raw[:1] in (" ", "\t"):
             if current is None:

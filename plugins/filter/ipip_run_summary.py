@@ -45,6 +45,13 @@ options:
         C(verification), C(unreachable) and C(result) added (the whole report in one value), so that a field that is
         null stays null (ansible-core < 2.19 renders a template that is only a null value as an empty string).
     type: dict
+  rollback_verdicts:
+    description:
+      - After a rollback of a failed change, the per-host verdicts of the restored state (each judged by its pool's
+        restored mode). The returned C(rollback) then has its own C(verification) (C(converged),
+        C(hosts_converged), C(hosts_not_converged), C(unreachable), C(nodes)), apart from the failed change's.
+    type: list
+    elements: dict
 """
 
 EXAMPLES = r"""
@@ -59,6 +66,9 @@ _value:
   type: dict
   contains:
     result: {description: "C(ok), C(unresolved) or C(rolled_back).", type: str}
+    rollback:
+      description: O(rollback), with C(verification) of the restored state when O(rollback_verdicts) was given.
+      type: dict
     unreachable: {description: The hosts without a verdict., type: list, elements: str}
     verification:
       description: Totals and the verdicts (C(ok), C(converged), C(hosts_ok), C(hosts_bad), C(nodes)); null when none ran.
@@ -69,11 +79,12 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.k8snet.calico.plugins.plugin_utils._run_summary import RunSummaryInputError, run_summary
 
 
-def ipip_run_summary(verdicts, hosts, diagnosis, goal="ok", rollback=None, report=None):
+def ipip_run_summary(verdicts, hosts, diagnosis, goal="ok", rollback=None, report=None, rollback_verdicts=None):
     if report is not None and not isinstance(report, dict):
         raise AnsibleFilterError("ipip_run_summary: report: %r is not a dict" % (report,))
     try:
-        summary = run_summary(hosts, verdicts, diagnosis, goal=goal, rollback=rollback)
+        summary = run_summary(hosts, verdicts, diagnosis, goal=goal, rollback=rollback,
+                              rollback_verdicts=rollback_verdicts)
     except RunSummaryInputError as e:
         raise AnsibleFilterError("ipip_run_summary: %s" % e)
     return summary if report is None else dict(report, **summary)

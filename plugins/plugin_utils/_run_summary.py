@@ -8,6 +8,10 @@
 ``result`` is ``ok`` only when every judged host met the run's goal and none was left out; ``rolled_back`` when the
 enable run's own verification failed and it restored the previous pools (the change did not hold: never ``ok``,
 whatever the restored state looks like); ``unresolved`` otherwise.
+
+A rollback after a failed verification is itself verified: the restored state's verdicts are summarised on their own,
+as ``rollback.verification`` (did every node go back to what Calico programs for the restored modes), and never mixed
+with the verification of the change that failed.
 """
 
 from __future__ import annotations
@@ -28,18 +32,21 @@ def _hosts(value, field):
     return list(value)
 
 
-def run_summary(hosts, verdicts, diagnosis, goal="ok", rollback=None):
-    """``{verification, unreachable, result}`` for the report.
+def run_summary(hosts, verdicts, diagnosis, goal="ok", rollback=None, rollback_verdicts=None):
+    """``{verification, unreachable, result, rollback}`` for the report.
 
     ``hosts``: the hosts the run judges. ``verdicts``: the per-host verdicts of the verification (empty when none
     ran: check mode, diagnose). ``diagnosis``: the verdict before any change. ``goal``: what verification waited
     for (``ok``, or ``converged`` after a rollback). ``rollback``: the rollback report (``performed``, ``reason``).
+    ``rollback_verdicts``: after a rollback of a failed change, the verdicts of the restored state (judged by
+    ``converged``); the rollback report then carries their ``verification``.
     """
     hosts = _hosts(hosts, "hosts")
     if goal not in GOALS:
         raise RunSummaryInputError("goal: %r is not one of %s" % (goal, ", ".join(GOALS)))
-    if not isinstance(verdicts, (list, tuple)) or not all(isinstance(v, dict) and "host" in v for v in verdicts):
-        raise RunSummaryInputError("verdicts: %r is not a list of host verdicts (mappings with a host)" % (verdicts,))
+    for field, value in (("verdicts", verdicts), ("rollback_verdicts", rollback_verdicts or [])):
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, dict) and "host" in v for v in value):
+            raise RunSummaryInputError("%s: %r is not a list of host verdicts (mappings with a host)" % (field, value))
     if not isinstance(diagnosis, dict) or not isinstance(diagnosis.get("nodes"), list):
         raise RunSummaryInputError("diagnosis: %r is not a verdict (a mapping with nodes)" % (diagnosis,))
     rollback = rollback or {"performed": False}
@@ -48,6 +55,9 @@ def run_summary(hosts, verdicts, diagnosis, goal="ok", rollback=None):
     reason = rollback.get("reason", "requested")
     if rollback.get("performed") and reason not in ROLLBACK_REASONS:
         raise RunSummaryInputError("rollback.reason: %r is not one of %s" % (reason, ", ".join(ROLLBACK_REASONS)))
+    if rollback.get("performed") and reason == "requested" and not verdicts and rollback_verdicts:
+        # the rollback job: its verification is that of the restored pools, judged by convergence
+        verdicts, goal, rollback_verdicts = rollback_verdicts, "converged", None
 
     judged = verdicts if verdicts else diagnosis["nodes"]
     seen = set(v.get("host") for v in judged)
@@ -68,7 +78,21 @@ def run_summary(hosts, verdicts, diagnosis, goal="ok", rollback=None):
         result = "rolled_back"
     else:
         result = "ok" if met else "unresolved"
-    return {"verification": verification, "unreachable": unreachable, "result": result}
+    if rollback_verdicts:
+        rollback = dict(rollback, verification=_restored(hosts, rollback_verdicts))
+    return {"verification": verification, "unreachable": unreachable, "result": result, "rollback": rollback}
+
+
+def _restored(hosts, verdicts):
+    """The verification of the restored state: every host back to what Calico programs for the restored modes."""
+    missing = [h for h in hosts if h not in set(v["host"] for v in verdicts)]
+    return {
+        "converged": all(v.get("converged") is True for v in verdicts) and not missing,
+        "hosts_converged": sum(1 for v in verdicts if v.get("converged") is True),
+        "hosts_not_converged": sum(1 for v in verdicts if v.get("converged") is not True) + len(missing),
+        "unreachable": missing,
+        "nodes": list(verdicts),
+    }
 
 
 PROBE_OK = "ok"

@@ -69,6 +69,10 @@ def test_probe_failure_with_rollback_is_rolled_back_and_exits_non_zero(etcd, nod
         assert verified[host]["ok"] is False
     assert data["rollback"]["performed"] is True and data["rollback"]["reason"] == "verification_failed"
     assert data["result"] == "rolled_back", data["result"]
+    # the restored pools were verified on every node, as the rollback's own result
+    restored = data["rollback"]["verification"]
+    assert restored["converged"] is True and restored["hosts_converged"] == 2, restored
+    assert {n["host"] for n in restored["nodes"]} == {"node1", "node2"}
     assert rc != 0, output[-3000:]
     assert "Rolled back (the change did not verify" in output
     # the change was undone: the pool as stored before, every other key untouched
@@ -103,3 +107,7 @@ def test_the_role_main_entry_point_rolls_back_as_the_playbook_does(etcd, nodes, 
     assert raw.get(POOL_KEY) == before[POOL_KEY][0], "the pool was not rolled back"
     data = json.loads((report / "report.json").read_text())
     assert data["rollback"]["performed"] is True and data["result"] == "rolled_back", data["rollback"]
+    # the verification of the change (failed) and that of the restored pools (converged back) are both reported
+    assert data["verification"]["ok"] is False
+    restored = data["rollback"]["verification"]
+    assert restored["converged"] is True and {n["host"] for n in restored["nodes"]} == {"node1", "node2"}, restored

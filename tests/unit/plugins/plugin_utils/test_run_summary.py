@@ -31,6 +31,30 @@ def test_probe_failed_then_rolled_back_is_never_ok():
     assert out["verification"]["ok"] is False and out["verification"]["hosts_bad"] == 2
 
 
+def test_the_restored_state_is_verified_on_its_own():
+    """The failed change's verdicts stay the verification; the restored state's are the rollback's own."""
+    failed = [verdict("node1", False, False), verdict("node2", False, False)]
+    restored = [verdict("node1", False, True), verdict("node2", False, True)]
+    out = ipip_run_summary(failed, ["node1", "node2"], DIAGNOSIS_BAD,
+                           rollback={"performed": True, "reason": "verification_failed"}, rollback_verdicts=restored)
+    assert out["result"] == "rolled_back"
+    assert out["verification"]["nodes"] == failed and out["verification"]["converged"] is False
+    assert out["rollback"]["verification"] == {"converged": True, "hosts_converged": 2, "hosts_not_converged": 0,
+                                               "unreachable": [], "nodes": restored}
+
+
+def test_a_restored_state_that_did_not_converge_or_lost_a_host_says_so():
+    out = ipip_run_summary([verdict("node1", False, False)], ["node1", "node2"], DIAGNOSIS_BAD,
+                           rollback={"performed": True, "reason": "verification_failed"},
+                           rollback_verdicts=[verdict("node1", False, True)])
+    assert out["result"] == "rolled_back"
+    assert out["rollback"]["verification"]["converged"] is False
+    assert out["rollback"]["verification"]["unreachable"] == ["node2"]
+    with pytest.raises(AnsibleFilterError, match="rollback_verdicts: 5 is not a list"):
+        ipip_run_summary([], ["node1"], DIAGNOSIS_BAD, rollback={"performed": True, "reason": "verification_failed"},
+                         rollback_verdicts=5)
+
+
 def test_requested_rollback_that_converged_is_ok():
     verdicts = [verdict("node1", False, True), verdict("node2", False, True)]
     out = ipip_run_summary(verdicts, ["node1", "node2"], DIAGNOSIS_BAD, goal="converged",

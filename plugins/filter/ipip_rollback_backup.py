@@ -23,7 +23,8 @@ options:
 EXAMPLES = r"""
 - name: Check the backup file
   ansible.builtin.set_fact:
-    backup_checked: "{{ lookup('ansible.builtin.file', 'ipip-report/pool-backup.json') | k8snet.calico.ipip_rollback_backup }}"
+    backup_checked: >-
+      {{ lookup('ansible.builtin.file', 'ipip-report/pool-backup.json') | k8snet.calico.ipip_rollback_backup }}
 
 - name: Stop when it cannot be used
   ansible.builtin.fail:
@@ -36,8 +37,12 @@ _value:
   description: Exactly one of C(backup) and C(problem) is set.
   type: dict
   contains:
-    backup: {description: The backup object (C(datastore), C(saved_at), C(restore)), or null., type: dict}
-    problem: {description: What is wrong with it, or null., type: str}
+    backup:
+      description: The backup object (C(datastore), C(saved_at), C(restore)), or null.
+      type: dict
+    problem:
+      description: What is wrong with it, or null.
+      type: str
 """
 
 from ansible_collections.k8snet.calico.plugins.plugin_utils._rollback import check_backup

@@ -13,7 +13,7 @@ description:
     status) from the per-host verdicts of M(k8snet.calico.node_routes_info) judged by P(k8snet.calico.ipip_verdict#filter).
   - C(ok) only when every judged host met the goal and no host was left unjudged (unreachable).
   - C(rolled_back) when the enable run's own verification failed and it restored the previous pools
-    (O(rollback.reason=verification_failed)); never C(ok), whatever the restored routes look like.
+    (O(rollback) with C(reason=verification_failed)); never C(ok), whatever the restored routes look like.
   - C(unresolved) otherwise.
 options:
   _input:
@@ -76,6 +76,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.k8snet.calico.plugins.plugin_utils._run_summary import RunSummaryInputError, run_summary
 
 

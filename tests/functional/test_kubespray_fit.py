@@ -1,4 +1,4 @@
-"""kubespray fit (issue 12 item 5, calico-facts §4): a real `ansible-playbook k8snet.calico.enable_ipip` run on a
+"""kubespray fit (issue 12 item 5, docs/kubespray.md): a real `ansible-playbook k8snet.calico.enable_ipip` run on a
 kubespray-shaped inventory directory (hosts.yaml with kubespray's groups, group_vars/k8s_cluster/k8s-net-calico.yml,
 the control plane's kubeconfig copied to artifacts/admin.conf as kubespray's kubeconfig_localhost does), datastore
 `kubernetes` against the Kubernetes API STAND-IN (tests/functional/k8s_standin.py, used as it is) holding kubespray's
@@ -13,7 +13,6 @@ import sys
 
 import pytest
 import yaml
-
 from _reliability_env import NODES, Cluster, can_make_namespaces, run_playbook
 from conftest import FIXTURES
 from k8s_standin import KubeAPIStandIn
@@ -87,7 +86,7 @@ def kubespray_inventory(nodes, api, directory, group_vars):
         "ipip_datastore": {"datastore": "kubernetes", "kubeconfig": "{{ inventory_dir }}/artifacts/admin.conf"},
         "ipip_datastore_host": "localhost",
         "ipip_mode": "CrossSubnet",
-        "ipip_fix_felix_ipip_enabled": True,
+        "ipip_fix_felix_ipip": True,
         "ipip_report_dir": str(directory / "report"),
         "ipip_verify_timeout": 2,
         "ipip_verify_interval": 1,

@@ -16,7 +16,6 @@ import json
 import uuid
 
 import pytest
-
 from _reliability_env import EtcdTxnProxy, can_make_namespaces, cluster_fixtures, etcd_dump, run_playbook
 from conftest import FELIX_KEY, FELIX_TEXT, POOL_KEY, POOL_TEXT
 
@@ -60,6 +59,7 @@ def felix_proxy(seeded_cluster):
 
 
 def inventory(nodes, endpoint, report_dir, **extra):
+    # the option's name before 0.2.0 (now ipip_fix_felix_ipip): the deprecated name must keep working
     vars_ = {"ipip_report_dir": str(report_dir), "ipip_verify_timeout": 2, "ipip_verify_interval": 1,
              "ipip_fix_felix_ipip_enabled": True}
     vars_.update(extra)
@@ -84,6 +84,8 @@ def test_pool_written_before_felix_lost_is_saved_and_rolled_back(seeded_cluster,
     rc, output, _log = run_playbook("enable_ipip.yml", inventory(nodes, felix_proxy.url, report), tmp_path,
                                     extra_vars={"ipip_pools": ["default-ipv4-ippool"]})
     assert "Traceback" not in output
+    assert "[DEPRECATED] ipip_fix_felix_ipip_enabled will be removed in k8snet.calico 2.0.0; use ipip_fix_felix_ipip" \
+        in " ".join(output.split()), output[-3000:]
 
     # The premise: the pool went through, then every Felix compare-and-swap lost to the other writer.
     pool_after = json.loads(etcd.raw.get(POOL_KEY))

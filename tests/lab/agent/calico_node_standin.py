@@ -1,7 +1,8 @@
 """calico-node STAND-IN for the k8snet.calico lab: NOT Calico, a small agent that does on a lab node what
-calico-node's Felix, confd and allocate-tunnel-addrs do for IPIP, as documented in calico-facts.md section 3.
+calico-node's Felix, confd and allocate-tunnel-addrs do for IPIP (Calico's felix/, confd/ and node/pkg/allocateip/;
+docs/calico-traps.md "Sources").
 
-One runs in each lab node container. It polls the lab's etcd (Calico v3 or v2 layout, calico-facts section 2) and
+One runs in each lab node container. It polls the lab's etcd (Calico v3 or v2 layout) and
   - confd's part:      renders BIRD's config (mesh peers from the nodes, own blocks from the block affinities) and
                        the kernel export filter per IP pool (IPIP Always: pool routes `via <node> dev tunl0 onlink`;
                        CrossSubnet: only for next hops outside this node's recorded network), then `birdc configure`;
@@ -140,7 +141,7 @@ class Agent:
             self.reported[topic] = value
             self.log(msg)
 
-    # ---- allocate-tunnel-addrs (calico-facts section 3, "Tunnel address") ----------------------------------
+    # ---- allocate-tunnel-addrs (node/pkg/allocateip/allocateip.go) -----------------------------------------
     def ipip_pools(self, m):
         return [ipaddress.ip_network(p[0]) for p in m.pools if p[1] and not p[3]]
 
@@ -224,7 +225,7 @@ class Agent:
             bgp.pop("ipv4IPIPTunnelAddr", None)
         self.store.put(key, compact(obj), version)
 
-    # ---- Felix's ipip_mgr (calico-facts section 3, "Who creates tunl0", "MTU") -----------------------------
+    # ---- Felix's ipip_mgr (felix/dataplane/linux/ipip_mgr.go: tunl0, its address, MTU) ---------------------
     def tunl0(self):
         res = sh("ip", "-j", "addr", "show", "dev", "tunl0", check=False)
         if res.returncode != 0:
@@ -290,7 +291,7 @@ class Agent:
         self.log("IPIP disabled: tunl0 addresses %s removed, tunl0 down" % (", ".join(state["addrs"]) or "none"))
         self.note("tunl0", "down", "tunl0 is down")
 
-    # ---- confd + BIRD (calico-facts section 3, "How the BIRD templates program tunnel routes") ------------
+    # ---- confd + BIRD (confd/etc/calico/confd/templates/bird_ipam.cfg.template: tunnel routes) ------------
     def render(self, m, tunnel_usable):
         my_ip, my_net = m.nodes.get(self.node, (None, None))
         if my_ip is None:

@@ -1,6 +1,6 @@
 """Minimal etcd client over etcd's HTTP APIs (Python 3 stdlib only), for the lab's loader and node agent.
 
-Two flavours, matching the two Calico datastore generations the lab holds (calico-facts.md section 2):
+Two flavours, matching the two Calico datastore generations the lab holds (docs/calico-traps.md "Sources"):
   EtcdV3 - the v3 API through etcd's JSON gateway (/v3/kv/...), keys and values base64-encoded;
   EtcdV2 - the v2 keys API (/v2/keys/...), which etcd 3.4 serves with --enable-v2.
 Both expose the same small interface. A "version" is what a compare-and-swap write checks: the key's

@@ -6,7 +6,7 @@
   load.py --endpoint URL --health                                   exit 0 when etcd answers healthy
 
 A .kv file holds one key per line: `<etcd key> <value>`, the value exactly as Calico stores it (compact JSON or a
-plain string; layouts in calico-facts.md section 2).
+plain string; layouts: docs/calico-traps.md "Sources").
 """
 
 import argparse

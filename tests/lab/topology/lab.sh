@@ -303,7 +303,8 @@ field() { local v; read -r -a v <<< "$(node_params "$1")"; echo "${v[$2]}"; }
 node_ip() { local a; a=$(field "$1" 0); echo "${a%/*}"; }
 same_subnet() { [ "$(field "$1" 1)" = "$(field "$2" 1)" ]; }
 
-# What the route from node $2 to node $3's block must read in state $1 (calico-facts section 3, `ip route` shapes).
+# What the route from node $2 to node $3's block must read in state $1 (`ip route` shapes as BIRD and Felix
+# program them).
 want_route() {
   local expect=$1 a=$2 b=$3
   if same_subnet "$a" "$b" && [ "$expect" != ipip ]; then echo "via $(node_ip "$b") dev eth0 proto bird"; return; fi

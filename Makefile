@@ -42,8 +42,10 @@ units-ansible-test: venv
 galaxy: venv
 	$(ROOT)/tests/tools/galaxy.sh
 
+# ansible-lint (production profile) over roles, playbooks and meta; ruff (ruff.toml) over every Python file.
 lint: collection
 	cd $(ROOT) && ansible-lint --offline --profile production
+	cd $(ROOT) && ruff check .
 
 changelog-lint: venv
 	cd $(ROOT) && antsibull-changelog lint

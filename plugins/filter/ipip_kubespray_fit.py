@@ -56,6 +56,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.k8snet.calico.plugins.plugin_utils._kubespray import kubespray_fit
 
 

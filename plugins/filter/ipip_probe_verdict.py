@@ -42,6 +42,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.k8snet.calico.plugins.plugin_utils._run_summary import RunSummaryInputError, probe_verdict
 
 

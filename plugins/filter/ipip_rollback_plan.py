@@ -45,6 +45,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.k8snet.calico.plugins.plugin_utils._rollback import rollback_plan
 
 

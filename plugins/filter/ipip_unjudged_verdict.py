@@ -36,6 +36,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.k8snet.calico.plugins.plugin_utils._run_summary import RunSummaryInputError, unjudged_verdict
 
 

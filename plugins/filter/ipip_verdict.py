@@ -145,6 +145,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.k8snet.calico.plugins.plugin_utils._verdict import VerdictInputError, verdict
 
 

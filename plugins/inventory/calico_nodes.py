@@ -16,7 +16,7 @@ description:
     A node is also in the group of its subnet, the network of its recorded address, named
     O(subnet_group_prefix) plus the CIDR with every character other than letters, digits and C(_) replaced by
     C(_), for example C(subnet_10_39_0_0_24) for C(10.39.0.110/24). A node recorded with a C(/32) gets a group of
-    its own (C(subnet_10_0_2_7_32)), which is what makes CrossSubnet tunnel everything (calico-facts §5.1).
+    its own (C(subnet_10_0_2_7_32)), which is what makes CrossSubnet tunnel everything (projectcalico/calico#2380).
   - Host variables, besides C(ansible_host) - C(calico_node_name), C(calico_ipv4_address) (with prefix, as stored),
     C(calico_ipv4_subnet), C(calico_ipip_tunnel_address), C(calico_blocks) (the CIDRs of the IPAM blocks affine to
     the node, not those pending deletion) and C(calico_datastore).

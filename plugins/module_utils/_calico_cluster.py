@@ -4,7 +4,9 @@
 # PRIVATE, may change at any time: internal to k8snet.calico, not a public API.
 """What besides the pool decides whether IPIP happens: Felix config, nodes, block affinities. Pure functions.
 
-Layouts: calico-facts.md §2b (Calico v2 etcd keys), §2c (affinities), §2d (node addresses), §3 (Felix ipipEnabled).
+Layouts: projectcalico/calico libcalico-go/lib/backend/model/ (Calico v2 keys: projectcalico/libcalico-go v1.7.3),
+node addresses https://docs.tigera.io/calico/latest/reference/resources/node, Felix ipipEnabled
+felix/calc/encapsulation_resolver.go; docs/calico-traps.md "Sources" lists them.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def felix_from_object(obj: Any, key: Optional[str] = None) -> Dict[str, Any]:
 
 
 def felix_from_v1_value(text: Optional[str], key: str = V1_GLOBAL_IPIP_KEY) -> Dict[str, Any]:
-    """Calico v2 global key IpInIpEnabled (§2b): "true"/"false", or None when the key is absent (= off in v2)."""
+    """Calico v2 global key IpInIpEnabled: "true"/"false", or None when the key is absent (= off in v2)."""
     value = None if text is None else text.strip().lower() == "true"
     return {"name": "global", "ipip_enabled": value, "key": key}
 
@@ -87,7 +89,7 @@ def _shown(value: Any) -> str:
 
 
 def node_from_object(obj: Any, datastore: str) -> Dict[str, Any]:
-    """Calico v3 Node, calicoctl v1 `kind: node`, or a Kubernetes Node with Calico annotations (§2d).
+    """Calico v3 Node, calicoctl v1 `kind: node`, or a Kubernetes Node with Calico annotations.
     Raises NodeFormatError naming the field when one has the wrong type (the node is then unreadable, not guessed)."""
     if not isinstance(obj, dict):
         raise NodeFormatError("not a node object (%s)" % type(obj).__name__)
@@ -115,7 +117,7 @@ def node_name_of(obj: Any) -> Optional[str]:
 
 
 def nodes_from_v1_keys(kvs: Iterable[Tuple[str, str]]) -> List[Dict[str, Any]]:
-    """Calico v2 etcd keys -> nodes: ip_addr_v4 + network_v4 (§2b) and host config IpInIpTunnelAddr (§2d)."""
+    """Calico v2 etcd keys -> nodes: ip_addr_v4 + network_v4 and host config IpInIpTunnelAddr."""
     hosts: Dict[str, Dict[str, str]] = {}
     for key, value in kvs:
         if key.startswith(V1_BGP_HOST_PREFIX):
@@ -137,7 +139,7 @@ def nodes_from_v1_keys(kvs: Iterable[Tuple[str, str]]) -> List[Dict[str, Any]]:
 
 
 def affinity_from_key(key: str, value: Optional[str]) -> Optional[Dict[str, Any]]:
-    """`/calico/ipam/v2/host/<node>/ipv4/block/<cidr->` (§2c) -> {node, cidr, state}; None for other keys."""
+    """`/calico/ipam/v2/host/<node>/ipv4/block/<cidr->` -> {node, cidr, state}; None for other keys."""
     if not key.startswith(AFFINITY_PREFIX):
         return None
     parts = key[len(AFFINITY_PREFIX):].split("/")
@@ -156,7 +158,7 @@ def affinity_from_key(key: str, value: Optional[str]) -> Optional[Dict[str, Any]
 
 
 def affinity_from_object(obj: Any) -> Dict[str, Any]:
-    """blockaffinities.crd.projectcalico.org (§2c). Raises NodeFormatError for a spec that is not readable."""
+    """blockaffinities.crd.projectcalico.org. Raises NodeFormatError for a spec that is not readable."""
     spec = _mapping(obj if isinstance(obj, dict) else {"spec": obj}, "spec", "spec")
     node = _text(spec, "node", "spec.node")
     cidr = _text(spec, "cidr", "spec.cidr")

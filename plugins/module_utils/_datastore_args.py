@@ -222,9 +222,9 @@ def _check_pair(cert_option: str, cert: str, key_option: str, key: str) -> None:
             raise DatastoreError("%s: %s does not match %s %s (it is the key of another certificate)"
                                  % (key_option, key, cert_option, cert), None,
                                  "Give the private key that was issued with that certificate")
-        raise DatastoreError("%s and %s: %s with %s cannot be used (%s)" % (cert_option, key_option, cert, key,
-                                                                          getattr(exc, "reason", None) or exc), None,
-                             "Give a PEM certificate and its unencrypted PEM private key")
+        reason = getattr(exc, "reason", None) or exc
+        raise DatastoreError("%s and %s: %s with %s cannot be used (%s)" % (cert_option, key_option, cert, key, reason),
+                             None, "Give a PEM certificate and its unencrypted PEM private key")
 
 
 def open_datastore(module: AnsibleModule) -> Datastore:

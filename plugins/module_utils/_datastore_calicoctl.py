@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 #
 # PRIVATE, may change at any time: internal to k8snet.calico, not a public API.
-"""Calico through the calicoctl binary: v1 calicoctl (Calico v2, `kind: ipPool` lists, calico-facts.md §1a) and
-v3 calicoctl (`IPPoolList`, §1b). The API version is told from the JSON calicoctl prints.
+"""Calico through the calicoctl binary: v1 calicoctl (Calico v2, `kind: ipPool` lists) and
+v3 calicoctl (`IPPoolList`). The API version is told from the JSON calicoctl prints.
 
 Command lines are argv lists run by a `run(argv, data)` callable (AnsibleModule.run_command in the modules), never
 a shell; parsing is pure so it is testable without the binary. calicoctl v3 `replace` sends metadata.resourceVersion,
@@ -160,8 +160,8 @@ class CalicoctlDatastore(Datastore):
         return [record_for(obj, POOL) for obj in objects]
 
     def read_felix(self) -> Optional[Record]:
-        # calicoctl v1 sets the global IpInIpEnabled itself whenever it applies an IPIP pool (§1a), so only v3
-        # has a FelixConfiguration to look at.
+        # calicoctl v1 sets the global IpInIpEnabled itself whenever it applies an IPIP pool (maybeEnableIPIP), so
+        # only v3 has a FelixConfiguration to look at.
         if self.api is None:
             self.read_pools()
         if self.api != API_V3:

@@ -4,9 +4,9 @@
 # PRIVATE, may change at any time: internal to k8snet.calico, not a public API.
 """Calico v2 on etcd's v2 keys API (/v2/keys/...).
 
-Layout: calico-facts.md §2b (pools at /calico/v1/ipam/v4|v6/pool/<cidr with - for />, global Felix keys under
-/calico/v1/config/, BGP node data under /calico/bgp/v1/host/) and §2c (affinities). Writes use prevIndex /
-prevExist so a concurrent change is never overwritten.
+Layout: projectcalico/libcalico-go v1.7.3 lib/backend/model/ (pools at /calico/v1/ipam/v4|v6/pool/<cidr with - for
+/>, global Felix keys under /calico/v1/config/, BGP node data under /calico/bgp/v1/host/, affinities in block*.go).
+Writes use prevIndex / prevExist so a concurrent change is never overwritten.
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ def _leaves(node: Any, endpoint: str, what: str) -> List[Dict[str, Any]]:
             pending.extend(reversed(children))
             continue
         if not isinstance(item.get("key"), str) or not isinstance(item.get("value", ""), str):
-            raise not_etcd(endpoint, what, "a node has key %r and value %r, not strings" % (item.get("key"),
-                                                                                             item.get("value")))
+            shape = (item.get("key"), item.get("value"))
+            raise not_etcd(endpoint, what, "a node has key %r and value %r, not strings" % shape)
         found.append(item)
     return found
 

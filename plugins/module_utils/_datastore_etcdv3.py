@@ -4,9 +4,10 @@
 # PRIVATE, may change at any time: internal to k8snet.calico, not a public API.
 """Calico v3 on etcd v3, through etcd's JSON gateway (/v3/kv/range, /v3/kv/txn, /v3/auth/authenticate).
 
-Layout: calico-facts.md §2a (resources under /calico/resources/v3/projectcalico.org/<plural>/<name>, value = the
-whole v3 object as Go JSON without resourceVersion) and §2c (IPAM affinities). Writes are transactions that compare
-the key's mod_revision, so a concurrent change is never overwritten.
+Layout: projectcalico/calico libcalico-go/lib/backend/model/resource.go (resources under
+/calico/resources/v3/projectcalico.org/<plural>/<name>, value = the whole v3 object as Go JSON without
+resourceVersion) and block_affinity.go (IPAM affinities). Writes are transactions that compare the key's
+mod_revision, so a concurrent change is never overwritten.
 """
 
 from __future__ import annotations

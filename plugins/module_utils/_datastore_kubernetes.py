@@ -5,9 +5,9 @@
 """Calico on the Kubernetes datastore (KDD), with the official `kubernetes` Python client.
 
 Pools and FelixConfiguration are read and written through `projectcalico.org/v3` when the Calico API server serves
-it (its writes run Calico's validation and drop legacy fields, calico-facts.md §1b/§1c), otherwise through the
-`crd.projectcalico.org/v1` CRDs. Also read: the operator's Installation (§1d), BlockAffinity CRDs (§2c) and
-Nodes with Calico's annotations (§2d). Updates carry metadata.resourceVersion, so the API server refuses (409)
+it (its writes run Calico's validation and drop legacy fields), otherwise through the
+`crd.projectcalico.org/v1` CRDs. Also read: the operator's Installation, BlockAffinity CRDs and
+Nodes with Calico's annotations. Updates carry metadata.resourceVersion, so the API server refuses (409)
 a write based on a stale read.
 """
 
@@ -152,7 +152,7 @@ class KubernetesDatastore(Datastore):
         return group_version[1] in self.served_groups().get(group_version[0], [])
 
     def calico_api(self) -> Tuple[str, str]:
-        """The Calico API to use: v3 through the Calico API server when it runs, else the CRDs (§1c)."""
+        """The Calico API to use: v3 through the Calico API server when it runs, else the CRDs."""
         return V3 if self._serves(V3) else CRD
 
     # -- records -----------------------------------------------------------------------------------------------

@@ -4,8 +4,9 @@
 # PRIVATE, may change at any time: internal to k8snet.calico, not a public API.
 """Calico IP pool formats: mode spellings, one normalised shape, and the exact object to store.
 
-Pure functions only (no I/O). Format facts come from docs in the project's shared calico-facts.md, cited by
-section (§) below.
+Pure functions only (no I/O). Format facts come from Calico's source, cited by file below (paths in
+projectcalico/calico; "v1.7.3" is projectcalico/libcalico-go v1.7.3, behind Calico v2.6). docs/calico-traps.md
+"Sources" lists them with the Calico documentation.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ CROSS_SUBNET = "CrossSubnet"
 NEVER = "Never"
 CANONICAL_MODES = (ALWAYS, CROSS_SUBNET, NEVER)
 
-# What a user may write for ipip_mode: the v3 values, plus the v1 spellings (§1a: `always`, `cross-subnet`;
-# `off` is what `calicoctl config set ipip off` and CALICO_IPV4POOL_IPIP used). Anything else, including
-# other casings, is refused: the v3 validator is case-sensitive (§1b).
+# What a user may write for ipip_mode: the v3 values, plus the v1 spellings (v1.7.3 lib/ipip/ipip.go: `always`,
+# `cross-subnet`; `off` is what `calicoctl config set ipip off` and CALICO_IPV4POOL_IPIP used). Anything else,
+# including other casings, is refused: the v3 validator is case-sensitive (libcalico-go/lib/validator/v3/validator.go).
 IPIP_MODE_INPUTS = {
     "Always": ALWAYS,
     "CrossSubnet": CROSS_SUBNET,
@@ -33,7 +34,8 @@ IPIP_MODE_INPUTS = {
 }
 VXLAN_MODE_INPUTS = {"Always": ALWAYS, "CrossSubnet": CROSS_SUBNET, "Never": NEVER}
 
-# Operator Installation `encapsulation` <-> (ipipMode, vxlanMode) (§1d, OP pool_controller.go ToProjectCalico).
+# Operator Installation `encapsulation` <-> (ipipMode, vxlanMode) (tigera/operator
+# pkg/controller/ippool/pool_controller.go, ToProjectCalico).
 ENCAPSULATION_TO_MODES = {
     "IPIP": (ALWAYS, NEVER),
     "IPIPCrossSubnet": (CROSS_SUBNET, NEVER),
@@ -47,11 +49,11 @@ OPERATOR_LABEL = "app.kubernetes.io/managed-by"
 OPERATOR_LABEL_VALUE = "tigera-operator"
 
 # Pool formats, told apart by shape (see pool_format()).
-FMT_V3 = "v3"  # projectcalico.org/v3 IPPool: etcdv3 value, calicoctl v3, Calico API server (§1b, §2a)
-FMT_CRD = "crd"  # crd.projectcalico.org/v1 IPPool as stored in Kubernetes (§1c)
-FMT_V1_API = "v1-api"  # calicoctl v1 `kind: ipPool` (§1a)
+FMT_V3 = "v3"  # projectcalico.org/v3 IPPool: etcdv3 value, calicoctl v3, Calico API server
+FMT_CRD = "crd"  # crd.projectcalico.org/v1 IPPool as stored in Kubernetes
+FMT_V1_API = "v1-api"  # calicoctl v1 `kind: ipPool` (v1.7.3 lib/api/ippool.go)
 V1_KV_FIELDS = frozenset(("cidr", "ipip", "ipip_mode", "vxlan_mode", "masquerade", "ipam", "disabled"))
-FMT_V1_KV = "v1-kv"  # Calico v2 etcd value at /calico/v1/ipam/v4/pool/<cidr-> (§2b)
+FMT_V1_KV = "v1-kv"  # Calico v2 etcd value at /calico/v1/ipam/v4/pool/<cidr-> (v1.7.3 lib/backend/model/ippool.go)
 
 V3_API_VERSION = "projectcalico.org/v3"
 CRD_API_VERSION = "crd.projectcalico.org/v1"
@@ -98,21 +100,21 @@ def encapsulation_for(ipip_mode: str, vxlan_mode: str) -> str:
 def effective_v3_mode(value: Any) -> str:
     """How Calico acts on a stored v3 mode value: only the exact strings Always/CrossSubnet enable anything.
 
-    §1b (IPPoolV3ToV1): anything else, e.g. lowercase `always` written straight into a CRD, means no
-    encapsulation. An absent value defaults to Never.
+    libcalico-go/lib/backend/k8s/resources/ippool.go (IPPoolV3ToV1): anything else, e.g. lowercase `always` written
+    straight into a CRD, means no encapsulation. An absent value defaults to Never.
     """
     return value if value in (ALWAYS, CROSS_SUBNET) else NEVER
 
 
 def v1_mode(enabled: bool, mode: Any) -> str:
-    """v1 `ipip: {enabled, mode}` -> v3 mode. Empty mode means always (§1a DefaultMode)."""
+    """v1 `ipip: {enabled, mode}` -> v3 mode. Empty mode means always (v1.7.3 lib/ipip DefaultMode)."""
     if not enabled:
         return NEVER
     return CROSS_SUBNET if mode == "cross-subnet" else ALWAYS
 
 
 def cidr_key(cidr: str) -> str:
-    """`192.168.0.0/16` -> `192.168.0.0-16`, the form used in etcd keys (§2b, §2c)."""
+    """`192.168.0.0/16` -> `192.168.0.0-16`, the form used in etcd keys."""
     return cidr.replace("/", "-")
 
 
@@ -151,7 +153,7 @@ def _default_block_size(cidr: str) -> int:
 
 
 def legacy_ipip(obj: Dict[str, Any]) -> Optional[Dict[str, Any]]:
-    """The deprecated `spec.ipip` of a CRD pool, if present (§1c)."""
+    """The deprecated `spec.ipip` of a CRD pool, if present."""
     if pool_format(obj) != FMT_CRD:
         return None
     value = _spec(obj).get("ipip")
@@ -170,7 +172,7 @@ def normalise_pool(obj: Any, datastore: str, key: Optional[str] = None, revision
         nat = bool(spec.get("natOutgoing", False))
         legacy = spec.get("ipip") if fmt == FMT_CRD else None
         if isinstance(legacy, dict):
-            # §1c ConvertFromK8s: a legacy spec.ipip overrides ipipMode; nat-outgoing is OR-ed in.
+            # resources/ippool.go ConvertFromK8s: a legacy spec.ipip overrides ipipMode; nat-outgoing is OR-ed in.
             ipip = v1_mode(bool(legacy.get("enabled")), legacy.get("mode"))
         if fmt == FMT_CRD and spec.get("nat-outgoing"):
             nat = True
@@ -195,7 +197,7 @@ def normalise_pool(obj: Any, datastore: str, key: Optional[str] = None, revision
         cidr = (obj.get("metadata") or {}).get("cidr")
         ipip_cfg = spec.get("ipip") or {}
         result = {
-            "name": cidr,  # v1 pools have no name: the CIDR is their identity (§1a)
+            "name": cidr,  # v1 pools have no name: the CIDR is their identity
             "cidr": cidr,
             "ipip_mode": v1_mode(bool(ipip_cfg.get("enabled")), ipip_cfg.get("mode")),
             "vxlan_mode": NEVER,
@@ -214,7 +216,7 @@ def normalise_pool(obj: Any, datastore: str, key: Optional[str] = None, revision
         result = {
             "name": cidr,
             "cidr": cidr,
-            # §2b: `ipip` is the tunnel interface name, "" when off; ipip_mode "" means always.
+            # v1 KV: `ipip` is the tunnel interface name, "" when off; ipip_mode "" means always.
             "ipip_mode": v1_mode(bool(obj.get("ipip")), obj.get("ipip_mode")),
             "vxlan_mode": effective_v3_mode(obj.get("vxlan_mode")),
             "nat_outgoing": bool(obj.get("masquerade", False)),
@@ -252,7 +254,7 @@ def desired_pool_object(
         if strip_legacy and fmt == FMT_CRD:
             legacy = spec.pop("ipip", None)
             legacy_nat = spec.pop("nat-outgoing", None)
-            # Keep what Calico was doing (§1c: the legacy field wins on read) unless the caller decides.
+            # Keep what Calico was doing (the legacy field wins on read) unless the caller decides.
             if ipip_mode is None and isinstance(legacy, dict):
                 ipip_mode = v1_mode(bool(legacy.get("enabled")), legacy.get("mode"))
             if nat_outgoing is None and legacy_nat and not spec.get("natOutgoing"):
@@ -268,7 +270,7 @@ def desired_pool_object(
             else:
                 spec.pop("natOutgoing", None)
         if fmt == FMT_V3:
-            # §2a: resourceVersion is never part of the stored etcd value.
+            # resourceVersion is never part of the stored etcd value.
             (new.get("metadata") or {}).pop("resourceVersion", None)
     elif fmt == FMT_V1_API:
         if vxlan_mode not in (None, NEVER):
@@ -276,9 +278,9 @@ def desired_pool_object(
         spec = new.setdefault("spec", {})
         if ipip_mode is not None:
             if ipip_mode == NEVER:
-                spec.pop("ipip", None)  # absent ipip object == off (§1a)
+                spec.pop("ipip", None)  # absent ipip object == off
             else:
-                # §1a: `enabled` defaults to false in code (the docs are wrong): always write it.
+                # v1.7.3 lib/api/ippool.go: `enabled` defaults to false in code (the docs are wrong): always write it.
                 spec["ipip"] = {"enabled": True, "mode": "always" if ipip_mode == ALWAYS else "cross-subnet"}
         if nat_outgoing is not None:
             spec["nat-outgoing"] = bool(nat_outgoing)
@@ -286,7 +288,7 @@ def desired_pool_object(
         if vxlan_mode not in (None, NEVER):
             raise ModeError("vxlan_mode: %r is not possible on a Calico v2 (etcd v2) pool; VXLAN needs Calico v3" % vxlan_mode)
         if ipip_mode is not None:
-            # §2b: ipip is the interface name ("tunl0" on, "" off), ipip_mode "" / always / cross-subnet.
+            # ipip is the interface name ("tunl0" on, "" off), ipip_mode "" / always / cross-subnet.
             new["ipip"] = "" if ipip_mode == NEVER else "tunl0"
             new["ipip_mode"] = {ALWAYS: "always", CROSS_SUBNET: "cross-subnet", NEVER: ""}[ipip_mode]
         if nat_outgoing is not None:
@@ -297,7 +299,7 @@ def desired_pool_object(
 def desired_installation(
     installation: Dict[str, Any], cidr: str, ipip_mode: str, vxlan_mode: str, nat_outgoing: Optional[bool]
 ) -> Dict[str, Any]:
-    """The operator Installation with the entry for `cidr` set to the requested encapsulation (§1d, §5 item 11)."""
+    """The operator Installation with the entry for `cidr` set to the requested encapsulation."""
     new = copy.deepcopy(installation)
     entry = installation_pool_entry(new, cidr)
     if entry is None:
@@ -317,7 +319,7 @@ def installation_pool_entry(installation: Dict[str, Any], cidr: str) -> Optional
 
 
 def installation_pool_modes(entry: Dict[str, Any]) -> Tuple[str, str]:
-    """Modes an Installation entry asks for; an absent encapsulation is the operator default (§1d)."""
+    """Modes an Installation entry asks for; an absent encapsulation is the operator default."""
     enc = entry.get("encapsulation")
     if enc is None:
         return (NEVER, NEVER) if ":" in str(entry.get("cidr", "")) else (ALWAYS, NEVER)
@@ -325,7 +327,7 @@ def installation_pool_modes(entry: Dict[str, Any]) -> Tuple[str, str]:
 
 
 def go_json(obj: Any) -> str:
-    """Serialise like Go's encoding/json (what Calico writes to etcd, §2a SerializeValue).
+    """Serialise like Go's encoding/json (what Calico writes to etcd, model/keys.go SerializeValue).
 
     Compact separators, keys in the given order, raw UTF-8, and Go's HTML-safe escapes for <, > and & (and
     U+2028/U+2029), so an untouched field keeps its exact bytes. Those characters never occur outside strings
@@ -359,7 +361,7 @@ def select_pool(pools: list, name: Optional[str] = None, cidr: Optional[str] = N
 
 
 def canonical_cidr(cidr: Any) -> str:
-    """`10.1.0.0/16` stays; `10.1.2.3/16` raises (not masked, §1b); bad text raises. ValueError says why."""
+    """`10.1.0.0/16` stays; `10.1.2.3/16` raises (not masked); bad text raises. ValueError says why."""
     if not isinstance(cidr, str) or "/" not in cidr:
         raise ValueError("%r is not a valid CIDR (expected address/prefix, e.g. 192.168.0.0/16)" % (cidr,))
     try:

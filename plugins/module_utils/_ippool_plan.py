@@ -15,11 +15,11 @@ from typing import Any, Dict, List, Optional
 
 from ansible_collections.k8snet.calico.plugins.module_utils._calico_cluster import (
     V1_GLOBAL_IPIP_KEY,
+    NodeFormatError,
     affinity_from_key,
     affinity_from_object,
     felix_from_object,
     felix_from_v1_value,
-    NodeFormatError,
     node_from_object,
     node_name_of,
     nodes_from_v1_keys,
@@ -163,7 +163,8 @@ def plan_change(snapshot: Dict[str, Any], request: Dict[str, Any]) -> Dict[str, 
     strip = bool(request.get("strip_legacy_ipip"))
     if legacy is not None and not strip and ipip is not None and ipip != pool["ipip_mode"]:
         raise PlanError(
-            "pool %s has the legacy field spec.ipip=%s, which overrides spec.ipipMode (calico-facts §1c), so setting "
+            "pool %s has the legacy field spec.ipip=%s, which overrides spec.ipipMode ("
+            "https://docs.tigera.io/calico/latest/reference/resources/ippool), so setting "
             "ipip_mode: %s would have no effect; set strip_legacy_ipip: true to remove it" % (pool["name"], legacy, ipip))
 
     writes = []
@@ -181,7 +182,8 @@ def plan_change(snapshot: Dict[str, Any], request: Dict[str, Any]) -> Dict[str, 
             if changes_pool or (entry is not None and _entry_differs(entry, pool_after)):
                 raise PlanError(
                     "operator_managed: pool %s carries app.kubernetes.io/managed-by=tigera-operator; the operator "
-                    "reverts direct edits within minutes (calico-facts §1d, §5 item 11). Set operator_managed: "
+                    "reverts direct edits within minutes ("
+                    "https://docs.tigera.io/calico/latest/reference/installation/api). Set operator_managed: "
                     "edit_installation to change the Installation's encapsulation instead" % pool["name"])
         else:
             if entry is None:
@@ -224,7 +226,7 @@ def _entry_differs(entry: Dict[str, Any], pool_after: Dict[str, Any]) -> bool:
 
 
 def _felix_write(snapshot: Dict[str, Any], pool_after: Dict[str, Any], request: Dict[str, Any]) -> Optional[Dict[str, Any]]:
-    """Felix must run IPIP for an IPIP pool to work (calico-facts §3)."""
+    """Felix must run IPIP for an IPIP pool to work (felix/calc/encapsulation_resolver.go)."""
     pools = [p for p in snapshot["pools"] if p["key"] != pool_after["key"]] + [pool_after]
     if not any(p["ipip_mode"] != NEVER and not p.get("disabled") for p in pools):
         return None
@@ -232,8 +234,9 @@ def _felix_write(snapshot: Dict[str, Any], pool_after: Dict[str, Any], request: 
     felix = snapshot.get("felix")
     datastore = snapshot["datastore"]
     if datastore == "etcdv2":
-        # Calico v2's client sets the global IpInIpEnabled=true whenever it writes an IPIP pool (§1a
-        # maybeEnableIPIP); a direct etcd write must do the same or Felix never creates tunl0.
+        # Calico v2's client sets the global IpInIpEnabled=true whenever it writes an IPIP pool
+        # (libcalico-go v1.7.3 lib/client/ippool.go, maybeEnableIPIP); a direct etcd write must do the same or Felix
+        # never creates tunl0.
         if felix is not None and felix.get("ipip_enabled") is True:
             return None
         if record is None:
@@ -243,7 +246,7 @@ def _felix_write(snapshot: Dict[str, Any], pool_after: Dict[str, Any], request: 
         return None
     if felix.get("ipip_enabled") is True:
         return None
-    # false (kubespray) or unset: set true, as libcalico-go's maybeEnableIPIP does for Calico <= v3.22 (§3).
+    # false (kubespray) or unset: set true, as libcalico-go's maybeEnableIPIP does for Calico <= v3.22.
     new = desired_felix_object(record.obj)
     return {"record": record, "new": new, "what": "felix"}
 

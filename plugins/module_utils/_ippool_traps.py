@@ -4,8 +4,8 @@
 # PRIVATE, may change at any time: internal to k8snet.calico, not a public API.
 """Named traps: states in which enabling IPIP on a pool does not give working tunnels. Pure functions.
 
-Each trap is {"name", "subject", "message"}; the message says what happens and what to do. Sources are the
-sections of calico-facts.md named in each message's comment.
+Each trap is {"name", "subject", "message"}; the message says what happens and what to do. Sources: the
+Calico files named in each trap's comment; docs/calico-traps.md lists them with the Calico documentation.
 """
 
 from __future__ import annotations
@@ -49,20 +49,21 @@ def find_traps(
         subject = pool["name"]
         for field, stored in (("ipipMode", pool.get("ipip_mode_stored")), ("vxlanMode", pool.get("vxlan_mode_stored"))):
             if pool.get("format") in ("v3", "crd") and stored is not None and stored not in CANONICAL_MODES:
-                # §1b IPPoolV3ToV1: an unrecognised value acts as no encapsulation.
+                # resources/ippool.go IPPoolV3ToV1: an unrecognised value acts as no encapsulation.
                 traps.append(_trap(
                     "mode_not_canonical", subject,
                     "pool %s stores %s %r, which Calico reads as Never (values are case-sensitive); "
                     "set it to Always, CrossSubnet or Never" % (subject, field, stored)))
         if pool.get("legacy_ipip") is not None:
-            # §1c: the legacy field wins on every read, so a later ipipMode edit is ignored.
+            # resources/ippool.go IPPoolv1v3Converter: the legacy field wins on every read, so a later ipipMode edit
+            # is ignored.
             traps.append(_trap(
                 "legacy_ipip_overrides_mode", subject,
                 "pool %s still has the Calico v2 field spec.ipip=%s, which overrides spec.ipipMode=%r (Calico "
                 "acts as %s); remove it (ippool strip_legacy_ipip: true, or rewrite the pool with calicoctl)"
                 % (subject, pool["legacy_ipip"], pool.get("ipip_mode_stored"), pool["ipip_mode"])))
         if pool.get("operator_managed"):
-            # §1d / §5 item 11: the operator reconciles labelled pools every 5 minutes.
+            # tigera/operator pool_controller.go (calico#9100): the operator reconciles labelled pools every 5 minutes.
             traps.append(_trap(
                 "operator_managed_pool", subject,
                 "pool %s is managed by tigera-operator (label app.kubernetes.io/managed-by=tigera-operator): a "
@@ -86,8 +87,8 @@ def find_traps(
                 "pool %s has both IPIP (%s) and VXLAN (%s); Calico refuses this, set one of them to Never"
                 % (subject, pool["ipip_mode"], pool["vxlan_mode"])))
         if pool["vxlan_mode"] != NEVER:
-            # §1b: IPIP and VXLAN cannot both be on one pool, so enabling IPIP replaces the pool's VXLAN; §4: a
-            # kubespray default cluster is VXLAN Always.
+            # clientv3/ippool.go: IPIP and VXLAN cannot both be on one pool, so enabling IPIP replaces the pool's
+            # VXLAN; a kubespray default cluster is VXLAN Always.
             traps.append(_trap(
                 "vxlan_pool", subject,
                 "pool %s (%s) uses VXLAN (vxlanMode %s): enabling IPIP on it sets vxlanMode to Never, replacing VXLAN "
@@ -99,7 +100,8 @@ def find_traps(
     if felix is not None:
         enabled = felix.get("ipip_enabled")
         if datastore == "etcdv2":
-            # §1a/§3: in Calico v2 Felix only runs IPIP when the global key IpInIpEnabled is true.
+            # Calico v2 (libcalico-go v1.7.3 lib/client/config.go): Felix only runs IPIP when the global key
+            # IpInIpEnabled is true.
             if enabled is not True and ipip_pools:
                 traps.append(_trap(
                     "felix_ipip_disabled", "felix",
@@ -107,7 +109,8 @@ def find_traps(
                     "set it to true (the ippool module does this when it enables IPIP, as calicoctl v1 does)"
                     % (felix.get("key"), "absent" if enabled is None else "false")))
         elif enabled is False:
-            # §3: explicit ipipEnabled overrides what Felix would derive from the pools (kubespray writes false).
+            # felix/calc/encapsulation_resolver.go: explicit ipipEnabled overrides what Felix would derive from the
+            # pools (kubespray writes false).
             traps.append(_trap(
                 "felix_ipip_disabled", "felix",
                 "FelixConfiguration %s sets ipipEnabled: false (kubespray writes this): Felix will not create tunl0 "
@@ -130,7 +133,7 @@ def find_traps(
                 "node %s has the address %s without its subnet prefix; CrossSubnet cannot tell which peers share "
                 "its subnet (Calico v2: set network_v4; v3: ipv4Address as address/prefix)" % (subject, node["ipv4_address"])))
         elif node["ipv4_prefix_length"] == 32:
-            # §5 items 1-2: a /32 makes every peer look remote, so CrossSubnet tunnels everything.
+            # calico#2380, #3003: a /32 makes every peer look remote, so CrossSubnet tunnels everything.
             traps.append(_trap(
                 "node_address_slash32", subject,
                 "node %s has the BGP address %s: with a /32 every peer looks like another subnet%s; record the real "

@@ -4,8 +4,8 @@
 # PRIVATE, may change at any time: internal to k8snet.calico, not a public API.
 """Calico's own IP pool validation rules, applied before anything is written. Pure functions.
 
-Rules: calico-facts.md §1a (LCG-1.7 validateIPPool) for v1 pools, §1b (CAL-3.29 validator + clientv3 ippool.go,
-CAL-HEAD CEL rules) for v3 pools.
+Rules: projectcalico/libcalico-go v1.7.3 lib/validator/validator.go (validateIPPool) for v1 pools; projectcalico/calico
+libcalico-go/lib/validator/v3/validator.go, libcalico-go/lib/clientv3/ippool.go and the CRD's CEL rules for v3 pools.
 """
 
 from __future__ import annotations
@@ -66,12 +66,12 @@ def validate_pool(pool: Dict[str, Any]) -> List[str]:
             % (cidr, block_size)
         )
     if legacy and not pool.get("disabled"):
-        minimum = 26 if net.version == 4 else 122  # §1a: an enabled v1 pool must be at least /26 or /122
+        minimum = 26 if net.version == 4 else 122  # v1 validateIPPool: an enabled v1 pool must be at least /26 or /122
         if net.prefixlen > minimum:
             errors.append("cidr: %s is smaller than /%d, the smallest enabled pool Calico v2 accepts" % (cidr, minimum))
 
     uses = pool.get("allowed_uses") or []
-    if "LoadBalancer" in uses:  # CAL-HEAD LoadBalancer rules (§1b)
+    if "LoadBalancer" in uses:  # LoadBalancer rules (Calico master)
         if ipip not in (None, NEVER) or vxlan not in (None, NEVER):
             errors.append("allowed_uses: a LoadBalancer pool cannot use IPIP or VXLAN; set both modes to Never")
         if (pool.get("node_selector") or "all()") != "all()":

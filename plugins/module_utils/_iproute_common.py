@@ -24,7 +24,8 @@ from ansible_collections.k8snet.calico.plugins.module_utils._ipv4 import has_lea
 
 # Standard rtnetlink protocol numbers (iproute2 etc/iproute2/rt_protos). Numbers are mapped to these names so a
 # node whose rt_protos lacks an entry (prints "12") and one that has it (prints "bird") normalise alike.
-# 80 has no standard name: Calico Felix programs its routes with it (calico-facts.md §3, DefaultRouteProto).
+# 80 has no standard name: Calico Felix programs its routes with it (DefaultRouteProto in projectcalico/calico
+# felix/dataplane/linux/dataplanedefs/dataplane_defs.go).
 RT_PROTOS = {
     0: "unspec", 1: "redirect", 2: "kernel", 3: "boot", 4: "static", 8: "gated", 9: "ra", 10: "mrt",
     11: "zebra", 12: "bird", 13: "dnrouted", 14: "xorp", 15: "ntk", 16: "dhcp", 18: "keepalived",

@@ -6,7 +6,7 @@
 """Tell, from a node's own routes, links and addresses, what each Calico route is.
 
 Pure functions over the dicts of ``_iproute_parse``; no I/O. The kinds follow the route shapes Calico produces in
-each mode (calico-facts.md §3 "ip route on a node"):
+each mode (confd's bird_ipam.cfg.template and Felix's route_mgr.go in projectcalico/calico; docs/calico-traps.md, "Sources"):
 
 - ``own_block``: ``blackhole <block>``, the node's own affine block (BIRD static, or Felix ``proto 80``);
 - ``workload``: ``<pod>/32 dev cali*``, a local pod;

@@ -219,6 +219,7 @@ import traceback
 from datetime import datetime, timezone
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.k8snet.calico.plugins.module_utils._iproute_parse import (
     IprouteParseError,
     parse_links,

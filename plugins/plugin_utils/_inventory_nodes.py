@@ -6,7 +6,8 @@
 the datastore's nodes and block affinities make. Pure functions, apart from `read_layout`, which reads the datastore
 through the pool modules' own backends (module_utils/_datastore_args.py `open_datastore`).
 
-Node addresses and tunnel addresses: calico-facts.md §2d; block affinities: §2c.
+Node addresses and tunnel addresses: https://docs.tigera.io/calico/latest/reference/resources/node; block affinities:
+projectcalico/calico libcalico-go/lib/backend/model/block_affinity.go.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def check_options(options: Dict[str, Any], from_env: Optional[Dict[str, str]] = 
         if options.get(name):
             raise InventoryOptionError("%s: not used by the inventory plugin, which reads etcd or the Kubernetes API "
                                        "itself; remove it" % name)
-    for option, value, needed in DATASTORE_REQUIRED_IF:
+    for _option, value, needed in DATASTORE_REQUIRED_IF:
         if kind == value:
             for name in needed:
                 if not options.get(name):

@@ -5,16 +5,17 @@
 # PRIVATE: not part of the collection's public API; may change at any time.
 """What a kubespray inventory must say about the pool kubespray manages, once this collection changed it. Pure.
 
-calico-facts §4: kubespray manages one pool, ``calico_pool_name`` (default ``default-pool``); its next
-``cluster.yml`` asserts (``roles/network_plugin/calico/tasks/check.yml``) that ``calico_ipip_mode`` and
-``calico_vxlan_mode`` match the live pool ("Your inventory doesn't match the current cluster configuration"), and
-``install.yml`` re-applies FelixConfiguration ``ipipEnabled`` from ``calico_ipip_mode`` (and ``vxlanEnabled`` from
-``calico_vxlan_mode``). IPIP needs BIRD, which kubespray runs only with ``calico_network_backend: bird``.
+kubespray's roles/network_plugin/calico (docs/kubespray.md): kubespray manages one pool, ``calico_pool_name``
+(default ``default-pool``); its next ``cluster.yml`` asserts (``roles/network_plugin/calico/tasks/check.yml``) that
+``calico_ipip_mode`` and ``calico_vxlan_mode`` match the live pool ("Your inventory doesn't match the current cluster
+configuration"), and ``install.yml`` re-applies FelixConfiguration ``ipipEnabled`` from ``calico_ipip_mode`` (and
+``vxlanEnabled`` from ``calico_vxlan_mode``). IPIP needs BIRD, which kubespray runs only with
+``calico_network_backend: bird``.
 """
 
 from __future__ import annotations
 
-# kubespray's own defaults (roles/network_plugin/calico_defaults/defaults/main.yml, calico-facts §4)
+# kubespray's own defaults (roles/network_plugin/calico_defaults/defaults/main.yml)
 KUBESPRAY_DEFAULTS = {
     "calico_pool_name": "default-pool",
     "calico_ipip_mode": "Never",

@@ -10,12 +10,13 @@ their BGP address and prefix, block owners, pools); the output is a verdict per 
 the number of routes: each node's judged routes are indexed by destination once, then every remote block is one
 dictionary lookup.
 
-What is expected of a route to a remote block owned by node O (address ip_O) on node N (calico-facts.md §3):
+What is expected of a route to a remote block owned by node O (address ip_O) on node N (confd's
+bird_ipam.cfg.template, felix/calc/l3_route_resolver.go; docs/calico-traps.md "Sources"):
 
 - the block's pool has IPIP ``Always``: ``via ip_O dev tunl0 onlink``;
 - ``CrossSubnet``: ``via ip_O`` on N's uplink when ip_O is inside N's own subnet (the prefix recorded for N in the
   datastore decides, exactly as Calico does), else the tunnel route;
-- VXLAN (the pool's ``vxlan_mode``, IPIP ``Never``; Felix owns these routes, calico-facts §3): ``via <O's VXLAN
+- VXLAN (the pool's ``vxlan_mode``, IPIP ``Never``; Felix owns these routes): ``via <O's VXLAN
   tunnel address> dev vxlan.calico onlink`` with ``Always``, and with ``CrossSubnet`` when O is in another subnet
   (same subnet: ``via ip_O`` on the uplink). The gateway is checked only when the datastore gives O's VXLAN tunnel
   address (``vxlan_tunnel_address`` of the node);

@@ -74,7 +74,7 @@ def bench_parse(sizes, repeats):
         result = {}
         for fmt in ("json", "text"):
             count = len(parse_routes(tables[fmt])[0])
-            wall, cpu = _timed(lambda fmt=fmt: parse_routes(tables[fmt]), repeats)
+            wall, cpu = _timed(lambda text=tables[fmt]: parse_routes(text), repeats)
             result[fmt] = {"routes": count, "wall": wall, "cpu": cpu}
         rows.append({"size": size, **result})
     return rows

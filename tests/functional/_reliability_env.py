@@ -26,7 +26,6 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-
 from _loopback_http import LoopbackHTTPServer
 from conftest import COLLECTIONS, FELIX_TEXT, IPV6_POOL_TEXT, POOL_KEY, POOL_TEXT, POOLS, REPO
 

@@ -1,7 +1,7 @@
 """Fixtures for the functional tests: a REAL etcd (Debian etcd-server, /usr/bin/etcd) started on free 127.0.0.1
 ports with a temporary data dir and the v2 API enabled, plain, with TLS (throwaway openssl CA) and with etcd
-authentication; seeded with Calico objects in the exact layouts of calico-facts.md §2; and helpers that run the
-modules in-process (main() with patch_module_args) or through real Ansible.
+authentication; seeded with Calico objects in the exact layouts of Calico's datastores (docs/calico-traps.md
+"Sources"); and helpers that run the modules in-process (main() with patch_module_args) or through real Ansible.
 
 Every process started here is ended by its own PID; nothing listens beyond 127.0.0.1.
 """
@@ -48,7 +48,8 @@ FELIX_KEY = "/calico/resources/v3/projectcalico.org/felixconfigurations/default"
 V2_POOL_KEY = "/calico/v1/ipam/v4/pool/192.168.0.0-16"
 V2_FELIX_KEY = "/calico/v1/config/IpInIpEnabled"
 
-# §2a: the sample value at /calico/resources/v3/projectcalico.org/ippools/default-ipv4-ippool, byte for byte.
+# The value at /calico/resources/v3/projectcalico.org/ippools/default-ipv4-ippool, byte for byte (layout:
+# libcalico-go/lib/backend/model/resource.go).
 POOL_TEXT = (FIXTURES / "etcdv3-ippool.json").read_text().strip()
 IPV6_POOL_TEXT = json.dumps({
     "kind": "IPPool", "apiVersion": "projectcalico.org/v3",
@@ -56,7 +57,7 @@ IPV6_POOL_TEXT = json.dumps({
                  "creationTimestamp": "2026-10-01T08:00:00Z"},
     "spec": {"cidr": "fd00:10:244::/48", "vxlanMode": "Never", "ipipMode": "Never", "blockSize": 122,
              "nodeSelector": "all()", "allowedUses": ["Workload", "Tunnel"]}}, separators=(",", ":"))
-# kubespray's FelixConfiguration (IPIP explicitly off, calico-facts §3) in the v3 etcd layout.
+# kubespray's FelixConfiguration (IPIP explicitly off) in the v3 etcd layout.
 FELIX_TEXT = json.dumps({
     "kind": "FelixConfiguration", "apiVersion": "projectcalico.org/v3",
     "metadata": {"name": "default", "uid": "f0000000-0000-4000-8000-000000000001", "creationTimestamp": "2026-10-01T08:00:00Z"},
@@ -83,7 +84,7 @@ V3_SEED = {
     "/calico/ipam/v2/host/node2/ipv4/block/192.168.80.0-26": '{"state":"confirmed","deleted":false}',
 }
 
-# §2b: the seed's Calico v2 pool with IPIP off (its calicoctl v1 output is the ipPool list sample), and node data.
+# the seed's Calico v2 pool with IPIP off (its calicoctl v1 output is the ipPool list sample), and node data.
 V2_POOL_TEXT = '{"cidr":"192.168.0.0/16","ipip":"","ipip_mode":"","masquerade":true,"ipam":true,"disabled":false}'
 V2_SEED = {
     V2_POOL_KEY: V2_POOL_TEXT,

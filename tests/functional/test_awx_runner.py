@@ -22,7 +22,6 @@ import uuid
 import ansible_runner
 import pytest
 import yaml
-
 from _reliability_env import ANSIBLE_BIN, can_make_namespaces, cluster_fixtures, etcd_dump, run_playbook
 from conftest import AUTH_PASSWORD, COLLECTIONS, POOL_KEY, POOL_TEXT, REPO, run_ansible
 

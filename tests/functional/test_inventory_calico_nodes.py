@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import AUTH_PASSWORD, COLLECTIONS, FIXTURES, REPO, seed
 from k8s_standin import KubeAPIStandIn
 

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, run_ansible, run_module
 
 STANDIN = Path(__file__).resolve().parent / "calicoctl_standin.py"

@@ -13,12 +13,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from conftest import POOL_KEY, POOL_TEXT, etcd_args, run_ansible
 
 from ansible_collections.k8snet.calico.plugins.module_utils._datastore import ConflictError
 from ansible_collections.k8snet.calico.plugins.module_utils._datastore_etcdv3 import EtcdV3Datastore
 from ansible_collections.k8snet.calico.plugins.module_utils._etcd_http import EtcdHTTP
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_ops import ensure
-from conftest import POOL_KEY, POOL_TEXT, etcd_args, run_ansible
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

@@ -1,4 +1,5 @@
-"""k8snet.calico.ippool / ippool_info against a real etcd's v2 keys API (Calico v2 layout, calico-facts.md §2b)."""
+"""k8snet.calico.ippool / ippool_info against a real etcd's v2 keys API (Calico v2 layout:
+libcalico-go v1.7.3 lib/backend/model)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from conftest import V2_FELIX_KEY, V2_POOL_KEY, V2_POOL_TEXT, etcd_args, run_ansible, run_module
 
 from ansible_collections.k8snet.calico.plugins.module_utils._datastore_etcdv2 import EtcdV2Datastore
 from ansible_collections.k8snet.calico.plugins.module_utils._etcd_http import EtcdHTTP
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_ops import ensure
-from conftest import V2_FELIX_KEY, V2_POOL_KEY, V2_POOL_TEXT, etcd_args, run_ansible, run_module
 
 pytestmark = pytest.mark.usefixtures("seeded")
 

@@ -1,11 +1,11 @@
-"""k8snet.calico.ippool / ippool_info against a real etcd v3 (Calico v3 layout, calico-facts.md §2a)."""
+"""k8snet.calico.ippool / ippool_info against a real etcd v3 (Calico v3 layout:
+libcalico-go/lib/backend/model/resource.go)."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-
 from conftest import FELIX_KEY, FELIX_TEXT, POOL_KEY, POOL_TEXT, etcd_args, run_ansible, run_module, warnings_of
 
 pytestmark = pytest.mark.usefixtures("seeded")

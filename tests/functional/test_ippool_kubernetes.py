@@ -8,7 +8,6 @@ import urllib.error
 import urllib.request
 
 import pytest
-
 from conftest import FIXTURES, run_ansible, run_module
 from k8s_standin import KubeAPIStandIn
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import FIXTURES, run_ansible, run_module
 from k8s_standin import KubeAPIStandIn
 

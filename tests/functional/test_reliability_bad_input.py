@@ -31,12 +31,11 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
-
-from ansible_collections.k8snet.calico.tests.unit.module_args import patch_module_args
-
 from _reliability_env import Cluster, can_make_namespaces, etcd_dump, run_playbook, seed_cluster
 from conftest import FIXTURES, POOLS, free_port, run_ansible, seed
 from k8s_standin import KubeAPIStandIn
+
+from ansible_collections.k8snet.calico.tests.unit.module_args import patch_module_args
 
 TOKEN = "reliability-standin-token-5f1e"
 CRD = ("crd.projectcalico.org", "v1")

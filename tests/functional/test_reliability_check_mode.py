@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from _reliability_env import can_make_namespaces, cluster_fixtures, etcd_dump, run_playbook
 from conftest import POOL_KEY, POOL_TEXT
 

@@ -32,15 +32,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
-from ansible_collections.k8snet.calico.plugins.module_utils._datastore import ConflictError
-from ansible_collections.k8snet.calico.plugins.module_utils._datastore_calicoctl import CalicoctlDatastore
-from ansible_collections.k8snet.calico.plugins.module_utils._datastore_etcdv2 import EtcdV2Datastore
-from ansible_collections.k8snet.calico.plugins.module_utils._datastore_etcdv3 import EtcdV3Datastore
-from ansible_collections.k8snet.calico.plugins.module_utils._datastore_kubernetes import KubernetesDatastore
-from ansible_collections.k8snet.calico.plugins.module_utils._etcd_http import EtcdHTTP
-from ansible_collections.k8snet.calico.plugins.module_utils._ippool_ops import ensure
-from ansible_collections.k8snet.calico.plugins.module_utils._ippool_plan import PlanError
 from _reliability_env import EtcdTxnProxy
 from conftest import (
     COLLECTIONS,
@@ -59,6 +50,15 @@ from conftest import (
 )
 from k8s_standin import KubeAPIStandIn
 
+from ansible_collections.k8snet.calico.plugins.module_utils._datastore import ConflictError
+from ansible_collections.k8snet.calico.plugins.module_utils._datastore_calicoctl import CalicoctlDatastore
+from ansible_collections.k8snet.calico.plugins.module_utils._datastore_etcdv2 import EtcdV2Datastore
+from ansible_collections.k8snet.calico.plugins.module_utils._datastore_etcdv3 import EtcdV3Datastore
+from ansible_collections.k8snet.calico.plugins.module_utils._datastore_kubernetes import KubernetesDatastore
+from ansible_collections.k8snet.calico.plugins.module_utils._etcd_http import EtcdHTTP
+from ansible_collections.k8snet.calico.plugins.module_utils._ippool_ops import ensure
+from ansible_collections.k8snet.calico.plugins.module_utils._ippool_plan import PlanError
+
 POOL_NAME = "default-ipv4-ippool"
 V2_CIDR = "192.168.0.0/16"
 FIELDS = ("ipip_mode", "vxlan_mode", "nat_outgoing")
@@ -69,7 +69,7 @@ ROUNDS = 10
 Version = namedtuple("Version", "revision obj action")
 
 
-# -- the expected effect of a request, as the test reads the layouts (calico-facts.md §2a/§2b, §1b/§1c) -----------
+# -- the expected effect of a request, as the test reads the layouts (docs/calico-traps.md "Sources") ---------------
 # Written independently of the code under test: a v3 / CRD pool keeps everything but the fields asked for.
 
 V2_IPIP = {"Always": ("tunl0", "always"), "CrossSubnet": ("tunl0", "cross-subnet"), "Never": ("", "")}

@@ -13,7 +13,6 @@ import socketserver
 import threading
 
 import pytest
-
 from conftest import POOL_TEXT, run_module
 
 pytestmark = pytest.mark.usefixtures("seeded")

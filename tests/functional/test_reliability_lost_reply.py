@@ -14,7 +14,6 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler
 
 import pytest
-
 from _loopback_http import LoopbackHTTPServer
 from conftest import POOL_KEY, POOL_TEXT, V2_POOL_KEY, V2_POOL_TEXT, run_module
 

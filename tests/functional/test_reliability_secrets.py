@@ -15,7 +15,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from _reliability_env import NODES, Cluster, can_make_namespaces, run_playbook, seed_cluster
 from conftest import AUTH_PASSWORD, FIXTURES, POOL_KEY, seed
 from k8s_standin import KubeAPIStandIn
@@ -48,7 +47,7 @@ def kube():
     api.put_object(*CRD, "ippools", json.loads((FIXTURES / "kdd-ippool-crd.json").read_text()))
     api.put_object(*CRD, "felixconfigurations",
                    json.loads((FIXTURES / "kdd-felixconfiguration-kubespray.json").read_text()))
-    for name, (address, _gateway, block) in NODES.items():
+    for name, (_address, _gateway, block) in NODES.items():
         api.put_object(*CRD, "blockaffinities", {
             "apiVersion": "crd.projectcalico.org/v1", "kind": "BlockAffinity",
             "metadata": {"name": "%s-%s" % (name, block.replace(".", "-").replace("/", "-"))},

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from _reliability_env import AFFINITY, NODE_PREFIX, Cluster, can_make_namespaces, etcd_dump, run_playbook, seed_cluster
 from conftest import POOL_KEY, POOL_TEXT, POOLS, node_text
 
@@ -72,8 +71,8 @@ def test_untouched_pools_are_not_written_and_judged_by_their_own_mode(etcd, node
     # node3's block of the untouched no-encapsulation pool: direct from node1 (same subnet), via node2's gateway
     node1.ip_cmd("route", "add", "192.168.80.0/26", "via", "10.39.0.111", "dev", "eth0", "proto", "bird")
     node2.ip_cmd("route", "add", "192.168.80.0/26", "via", node2.gateway, "dev", "eth0", "proto", "bird")
-    # the VXLAN pool as Felix programs it (calico-facts §3): via the owner's VXLAN tunnel address on vxlan.calico,
-    # onlink; CrossSubnet, so node3 (node1's subnet) directly from node1
+    # the VXLAN pool as Felix programs it (felix/calc/l3_route_resolver.go): via the owner's VXLAN tunnel address on
+    # vxlan.calico, onlink; CrossSubnet, so node3 (node1's subnet) directly from node1
     for node, address in ((node1, "172.16.70.0/32"), (node2, "172.16.169.192/32")):
         node.ip_cmd("link", "add", "vxlan.calico", "type", "vxlan", "id", "4096", "dstport", "4789", "dev", "eth0")
         node.ip_cmd("link", "set", "vxlan.calico", "mtu", "1450", "up")

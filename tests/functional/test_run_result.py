@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from _reliability_env import Cluster, can_make_namespaces, etcd_dump, run_playbook, seed_cluster
 from conftest import POOL_KEY, POOLS
 

@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -31,8 +32,10 @@ from ansible_collections.k8snet.calico.plugins.module_utils._iproute_common impo
     IprouteParseError,
     address,
     check_lines,
-    destination as check_destination,
     load_json,
+)
+from ansible_collections.k8snet.calico.plugins.module_utils._iproute_common import (
+    destination as check_destination,
 )
 
 KEYS = ["dst", "type", "gateway", "dev", "protocol", "scope", "prefsrc", "metric", "table", "flags", "metrics",

@@ -23,7 +23,7 @@ TOPOLOGY_NODES = {"seed": ["node1", "node2"], "crosssubnet": ["node1", "node2", 
 # block of it per node. crosssubnet's has IPIP Always from the start, and the converge names only the default pool
 # (ipip_pools), so the run must leave it alone and judge its blocks by its own mode. With it, every node's tunl0 is
 # up before the fix, with the first address of the node's block of that pool (the stand-in agent takes the tunnel
-# address from a block of an IPIP pool, as allocate-tunnel-addrs does; calico-facts section 3).
+# address from a block of an IPIP pool, as allocate-tunnel-addrs does, node/pkg/allocateip).
 EXTRA_POOLS = {
     "crosssubnet": {"file": "extra-pool", "name": "extra-ipv4-ippool", "cidr": "172.20.0.0/16", "ipip_mode": "Always",
                     "blocks": {"node1": "172.20.70.0/26", "node2": "172.20.169.192/26", "node3": "172.20.80.0/26"}},

@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.k8snet.calico.tests.unit.module_args import patch_module_args
 
 from ansible_collections.k8snet.calico.plugins.module_utils import _datastore_args as args
+from ansible_collections.k8snet.calico.tests.unit.module_args import patch_module_args
 
 ALL_ENV = [name for names in args.ENV_SOURCES.values() for name in names]
 

@@ -26,7 +26,7 @@ def vxlan_traps(pools):
 
 @pytest.mark.parametrize("mode", ["Always", "CrossSubnet"])
 def test_a_vxlan_pool_is_a_trap_naming_the_pool_its_mode_and_the_ways_out(mode):
-    # kubespray's default pool: calico_network_backend vxlan, vxlanMode Always (calico-facts §4)
+    # kubespray's default pool: calico_network_backend vxlan, vxlanMode Always (docs/kubespray.md)
     pool = v3_pool("default-pool", cidr="10.233.64.0/18", ipipMode="Never", vxlanMode=mode)
     (trap,) = vxlan_traps([pool])
     assert trap["subject"] == "default-pool"

@@ -14,7 +14,8 @@ import re
 import tracemalloc
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.k8snet.calico.plugins.module_utils._iproute_parse import (
     IprouteParseError,

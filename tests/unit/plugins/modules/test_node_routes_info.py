@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from ansible_collections.k8snet.calico.tests.unit.module_args import patch_module_args
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))

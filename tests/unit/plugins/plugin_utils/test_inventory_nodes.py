@@ -1,5 +1,5 @@
 """The calico_nodes inventory plugin's pure decisions, fed the datastore records the functional suite seeds (the
-samples' layouts, calico-facts §2c/§2d) through the same normalisation the modules use."""
+samples' layouts) through the same normalisation the modules use."""
 
 from __future__ import annotations
 

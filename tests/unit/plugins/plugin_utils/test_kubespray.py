@@ -1,4 +1,4 @@
-"""kubespray fit: the group_vars kubespray's inventory needs for the pool it manages (calico-facts §4), judged on the
+"""kubespray fit: the group_vars kubespray's inventory needs for the pool it manages (docs/kubespray.md), judged on the
 pools as the KDD CRD sample normalises (kdd-ippool-crd.json, renamed to kubespray's default-pool)."""
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.k8snet.calico.plugins.filter.ipip_run_summary import ipip_run_summary
 
 DIAGNOSIS_BAD = {"ok": False, "nodes": [{"host": "node1", "ok": False}, {"host": "node2", "ok": False}]}

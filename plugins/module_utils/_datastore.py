@@ -52,6 +52,10 @@ class ConflictError(DatastoreError):
     """A compare-and-swap lost: the object changed (or appeared / disappeared) since it was read."""
 
 
+class WriteNotAppliedError(ConflictError):
+    """A write whose reply was lost, and the key read back untouched: it was not applied, trying again is safe."""
+
+
 class OutcomeUnknownError(DatastoreError):
     """A write was sent but no complete reply came back: the datastore may or may not have applied it."""
 

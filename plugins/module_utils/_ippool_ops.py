@@ -25,6 +25,7 @@ from ansible_collections.k8snet.calico.plugins.module_utils._datastore import (
     NewValue,
     OutcomeUnknownError,
     Record,
+    WriteNotAppliedError,
 )
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_plan import PlanError, plan_change, snapshot_from_records
 
@@ -95,7 +96,7 @@ def ensure(ds: Datastore, request: Dict[str, Any], check_mode: bool = False, ret
 
 def settled_swap(ds: Datastore, before: Record, new: NewValue) -> Record:
     """compare_and_swap; when its reply is lost, the key read back decides: the stored record if the write landed,
-    ConflictError (try again) if the key is untouched, OutcomeUnknownError otherwise."""
+    WriteNotAppliedError (try again) if the key is untouched, OutcomeUnknownError otherwise."""
     try:
         return ds.compare_and_swap(before, new)
     except OutcomeUnknownError as lost:
@@ -109,7 +110,7 @@ def settled_swap(ds: Datastore, before: Record, new: NewValue) -> Record:
         if _comparable(ds, stored) == _comparable(ds, intended):
             return stored
         if stored.exists == before.exists and str(stored.revision) == str(before.revision):
-            raise ConflictError("%s: the write did not land (%s)" % (before.key, lost.message), lost.endpoint)
+            raise WriteNotAppliedError("%s: the write did not land (%s)" % (before.key, lost.message), lost.endpoint)
         raise OutcomeUnknownError("%s (writing %s); it now holds another value at revision %s" % (
             lost.message, before.key, stored.revision), lost.endpoint,
             "Someone else wrote it too: inspect it; `previous` holds the value before this run")
@@ -214,6 +215,9 @@ def restore(ds: Datastore, previous: Any, expected_revision: Optional[str] = Non
             exc.partial = {"changed": True, "restored": target.to_dict(), "writes": [
                 {"key": target.key, "kind": target.kind, "revision": None, "what": "restore", "outcome": "unknown"}]}
             raise
+        except WriteNotAppliedError:
+            conflicts += 1  # still at the expected revision: the next attempt checks that again
+            continue
         except ConflictError:
             conflicts += 1
             if expected_revision is not None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.k8snet.calico.plugins.module_utils._datastore import DatastoreError, OutcomeUnknownError
-from ansible_collections.k8snet.calico.plugins.module_utils._ippool_ops import ensure
+from ansible_collections.k8snet.calico.plugins.module_utils._ippool_ops import ensure, restore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "unit"))
 from memory_datastore import MemoryDatastore  # noqa: E402
@@ -85,3 +85,13 @@ def test_read_back_that_fails_is_outcome_unknown_with_previous():
     assert "reading it back failed too" in str(caught.value)
     assert caught.value.partial["changed"] is True
     assert caught.value.partial["previous"]["object"] == original()
+
+
+def test_restore_whose_write_did_not_land_is_tried_again_even_with_expected_revision():
+    """A rollback always passes expected_revision; a lost reply of a write that did not land is no conflict."""
+    ds = LosingReplies(landed=True, times=0)
+    changed = ensure(ds, REQUEST)
+    ds.left, ds.landed = 1, False
+    result = restore(ds, changed["previous"], expected_revision=changed["writes"][0]["revision"])
+    assert result["changed"] is True and result["conflicts"] == 1
+    assert ds.objects[POOL_KEY][1] == original()

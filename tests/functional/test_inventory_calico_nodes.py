@@ -201,8 +201,10 @@ def test_the_rollout_takes_one_subnet_by_its_group(seeded, tmp_path):
                                       "-e", "ipip_hosts=subnet_10_0_1_0_24", command="ansible-playbook")
     assert rc == 0, output
     plays = output.split("play #")[1:]
-    assert len(plays) == 3
-    assert "hosts (1):" in plays[0] and "node1" in plays[0] and "node2" not in plays[0]
+    # diagnose and enable, verify, roll back (localhost), verify the restored pools, report (localhost)
+    assert len(plays) == 5
+    for node_play in (plays[0], plays[1], plays[3]):
+        assert "hosts (1):" in node_play and "node1" in node_play and "node2" not in node_play, node_play
     rc, _data, output = run_inventory(config, tmp_path, str(REPO / "playbooks" / "enable_ipip.yml"), "--list-hosts",
                                       command="ansible-playbook")
     assert rc == 0, output

@@ -103,7 +103,21 @@ def node_view(routes, links, tunnel_device):
         "uplink": uplink,
         "uplink_mtu": uplink_mtu,
         "tunnel": tunnel_state(links, tunnel_device),
+        "workloads": workload_interfaces(links),
     }
+
+
+# The host side of every pod's veth: Felix's interfacePrefix, "cali" by default (FelixConfiguration, see
+# https://docs.tigera.io/calico/latest/reference/resources/felixconfig).
+WORKLOAD_PREFIX = "cali"
+
+
+def workload_interfaces(links):
+    """``[{name, mtu}]`` of the pods' host-side interfaces, in the order the node lists them; None without link data.
+    A pod keeps the MTU its veth was made with: one made before IPIP was on can be above the tunnel's."""
+    if links is None:
+        return None
+    return [{"name": link["name"], "mtu": link["mtu"]} for link in links if link["name"].startswith(WORKLOAD_PREFIX)]
 
 
 def _address(dev, cidr):

@@ -206,6 +206,15 @@ uplink_mtu:
   returned: always
   type: int
   sample: 1500
+workloads:
+  description:
+    - The pods' host-side interfaces (C(cali*), Felix's default interface prefix) with their MTU, from the same
+      read of the links; null when no link data was read.
+    - P(k8snet.calico.ipip_verdict#filter) warns (C(workload_mtu_above_tunnel)) when one is above the tunnel's MTU.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: cali1a2b3c4d5e6, mtu: 1500}]
 source:
   description:
     - Where each table came from and in which form (V(json) or V(text)); V(none) when not given.

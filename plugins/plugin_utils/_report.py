@@ -40,6 +40,19 @@ def table_rows(verdict, unreachable=()):
     return rows
 
 
+def warning_lines(verdict):
+    """One line per node warning (``workload_mtu_above_tunnel``): what, how many, which interfaces, the fix."""
+    lines = []
+    for node in verdict.get("nodes") or []:
+        for warning in node.get("warnings") or []:
+            names = warning.get("interfaces") or []
+            shown = ", ".join(names[:5]) + (" and %d more" % (len(names) - 5) if len(names) > 5 else "")
+            lines.append("%s: %s: %d pod interface(s) with MTU up to %s above the tunnel's %s (%s); %s" % (
+                node.get("node") or node["host"], warning["name"], warning["count"], warning["largest_mtu"],
+                warning["tunnel_mtu"], shown, warning["fix"]))
+    return lines
+
+
 def render_table(verdict, title="", unreachable=()):
     """A fixed-width table a person reads at a glance, one line per node."""
     rows = [TABLE_COLUMNS] + table_rows(verdict, unreachable)
@@ -49,6 +62,9 @@ def render_table(verdict, title="", unreachable=()):
         lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
+    warnings = warning_lines(verdict)
+    if warnings:
+        lines.extend(["", "Warnings:"] + warnings)
     return "\n".join(lines) + "\n"
 
 
@@ -68,6 +84,7 @@ def render_junit(verdict, suite="k8snet.calico.ipip", unreachable=()):
         warnings = ["outside the run's pools: %s (pool %s): %s (%s)" % (
             b["block"], b.get("pool"), b["cause"], b["detail"]) for b in all_bad if not b.get("in_scope", True)]
         warnings.extend("outside the run's pools: tunnel: %s" % p for p in node.get("problems_out_of_scope") or [])
+        warnings.extend(line for line in warning_lines({"nodes": [node]}))
         if warnings:
             ET.SubElement(case, "system-out").text = "\n".join(warnings)
         if node.get("ok"):

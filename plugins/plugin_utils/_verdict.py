@@ -328,6 +328,30 @@ def judge_tunnel(facts, local, ipip_expected, tunnel_device, datastore_tunnel_ad
     return problems
 
 
+def workload_mtu_warnings(facts, ipip_expected):
+    """``workload_mtu_above_tunnel`` when pods' interfaces have an MTU above the tunnel's: small packets pass, full
+    ones with DF set are dropped where PMTU discovery is filtered. The tunnel's MTU is the device's, or before the
+    change (no tunl0 yet) the uplink's minus the IPIP header (Calico's default, see
+    https://docs.tigera.io/calico/latest/networking/configuring/mtu). A warning: it does not change ok."""
+    workloads = facts.get("workloads")
+    if not ipip_expected or not isinstance(workloads, list):
+        return []
+    tunnel = facts.get("tunnel") or {}
+    tunnel_mtu = tunnel.get("mtu") if tunnel.get("exists") else None
+    if tunnel_mtu is None and isinstance(facts.get("uplink_mtu"), int):
+        tunnel_mtu = facts["uplink_mtu"] - IPIP_OVERHEAD
+    if not isinstance(tunnel_mtu, int):
+        return []
+    above = [w for w in workloads if isinstance(w, dict) and isinstance(w.get("mtu"), int) and w["mtu"] > tunnel_mtu]
+    if not above:
+        return []
+    return [{"name": "workload_mtu_above_tunnel", "count": len(above), "largest_mtu": max(w["mtu"] for w in above),
+             "tunnel_mtu": tunnel_mtu, "interfaces": [w.get("name") for w in above],
+             "fix": "restart those pods (a veth keeps the MTU it was made with), and have new ones made at %d or "
+                    "less: veth_mtu in the calico-config ConfigMap (manifest installs) or the Installation's "
+                    "spec.calicoNetwork.mtu (operator installs)" % tunnel_mtu}]
+
+
 def verdict(hosts, calico_nodes=None, affinities=None, pools=None, tunnel_device="tunl0", mode=None,
             tunnel_addresses=None, scope=None):
     """Judge every host, each block by its own pool's modes.
@@ -502,6 +526,7 @@ def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel
             "tunnel": facts.get("tunnel"), "blocks": blocks, "blocks_ok": judged_in_scope - len(bad),
             "blocks_bad": len(bad), "first_bad": bad[0] if bad else None,
             "blocks_bad_out_of_scope": len(bad_out), "problems_out_of_scope": problems_out,
+            "warnings": workload_mtu_warnings(facts, ipip_expected or ipip_expected_out),
         })
     layout_nodes = []
     for n in sorted(nodes.values(), key=lambda n: n["name"]):

@@ -75,3 +75,18 @@ def test_junit_out_of_scope_blocks_are_warnings_not_failures():
         "outside the run's pools: 172.20.80.0/26 (pool extra-pool): via_gateway (next hop 10.39.0.1 is the default "
         "gateway, not node node3 (10.39.0.111))",
         "outside the run's pools: tunnel: tunl0 is down"]
+
+
+MTU_WARNING = {"name": "workload_mtu_above_tunnel", "count": 7, "largest_mtu": 1500, "tunnel_mtu": 1480,
+               "interfaces": ["cali%d" % i for i in range(7)], "fix": "restart those pods"}
+
+
+def test_workload_mtu_warning_in_the_table_and_the_junit():
+    verdict = {"nodes": [{"host": "node1", "node": "node1", "subnet": "10.39.0.0/24", "ok": True, "blocks_ok": 1,
+                          "blocks_bad": 0, "blocks": [], "warnings": [MTU_WARNING]}]}
+    table = ipip_report_table(verdict)
+    assert ("node1: workload_mtu_above_tunnel: 7 pod interface(s) with MTU up to 1500 above the tunnel's 1480 "
+            "(cali0, cali1, cali2, cali3, cali4 and 2 more); restart those pods") in table
+    out = ET.fromstring(ipip_report_junit(verdict)).find("testsuite/testcase/system-out").text
+    assert "workload_mtu_above_tunnel: 7 pod interface(s)" in out
+    assert ET.fromstring(ipip_report_junit(verdict)).find("testsuite/testcase/failure") is None

@@ -364,3 +364,40 @@ def test_a_scope_cidr_may_be_written_unnormalised():
     result = ipip_verdict({"node1": pools_facts()}, nodes=NODES3, affinities=AFFINITIES3, pools=POOLS_AFTER,
                           scope=["10.244.0.0/16"])
     assert by_host(result)["node1"]["blocks_bad"] == 1  # the flat pool's broken block decides now
+
+
+# A pod made before IPIP was on keeps its 1500-byte veth; one made after has the tunnel's MTU (issue 17 item 1).
+OLD_POD = """9: cali0123456789a@if4: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP group default
+    link/ether ee:ee:ee:ee:ee:ee brd ff:ff:ff:ff:ff:ff link-netnsid 1
+"""
+NEW_POD = """10: calib987654321f@if4: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1480 qdisc noqueue state UP group default
+    link/ether ee:ee:ee:ee:ee:ee brd ff:ff:ff:ff:ff:ff link-netnsid 2
+"""
+
+
+def test_workload_mtu_above_the_tunnel_is_named_with_the_fix():
+    hosts = {"node2": facts(NODE2_AFTER, NODE2_TUNNEL + OLD_POD + NEW_POD)}
+    assert hosts["node2"]["workloads"] == [{"name": "cali0123456789a", "mtu": 1500},
+                                           {"name": "calib987654321f", "mtu": 1480}]
+    node2 = by_host(ipip_verdict(hosts, nodes=NODES, affinities=AFFINITIES, mode="Always"))["node2"]
+    (warning,) = node2["warnings"]
+    assert (warning["name"], warning["count"], warning["largest_mtu"], warning["tunnel_mtu"],
+            warning["interfaces"]) == ("workload_mtu_above_tunnel", 1, 1500, 1480, ["cali0123456789a"])
+    assert "restart those pods" in warning["fix"] and "veth_mtu" in warning["fix"]
+    assert node2["ok"] is True  # a warning: the routes are right
+
+
+def test_workload_mtu_before_the_change_is_judged_against_the_tunnel_to_come():
+    """No tunl0 yet (the diagnosis): the tunnel will be the uplink's MTU minus the 20-byte IPIP header."""
+    uplink_only = NODE2_TUNNEL[NODE2_TUNNEL.index("2: eth0"):]
+    node2 = by_host(ipip_verdict({"node2": facts(NODE2_AFTER, uplink_only + OLD_POD)}, nodes=NODES,
+                                 affinities=AFFINITIES, mode="Always"))["node2"]
+    assert [(w["name"], w["tunnel_mtu"], w["interfaces"]) for w in node2["warnings"]] == [
+        ("workload_mtu_above_tunnel", 1480, ["cali0123456789a"])]
+
+
+def test_no_workload_warning_when_every_pod_fits_or_no_ipip_is_expected():
+    fits = {"node2": facts(NODE2_AFTER, NODE2_TUNNEL + NEW_POD)}
+    assert by_host(ipip_verdict(fits, nodes=NODES, affinities=AFFINITIES, mode="Always"))["node2"]["warnings"] == []
+    never = {"node2": facts(NODE2_AFTER, NODE2_TUNNEL + OLD_POD)}
+    assert by_host(ipip_verdict(never, nodes=NODES, affinities=AFFINITIES, mode="Never"))["node2"]["warnings"] == []

@@ -117,6 +117,23 @@ def check_lines(lines, what):
 
 
 # ----------------------------------------------------------------------------------------------------- checks
+_TYPE_NAMES = {str: "a string", int: "a whole number", list: "a list", dict: "an object", bool: "true or false"}
+
+
+def checked_fields(obj, fields, prefix):
+    """``{key: checked value}`` of the fields of the JSON object *obj* named in *fields* (``{key: (JSON types,
+    check or None)}``) and not null; other keys are not looked at. Raises Refused naming ``prefix + key``."""
+    values = {}
+    for key, value in obj.items():
+        if value is None or key not in fields:
+            continue
+        types, check = fields[key]
+        if type(value) not in types:
+            raise refuse(prefix + key, value, " or ".join(_TYPE_NAMES[t] for t in types))
+        values[key] = value if check is None else check(prefix + key, value)
+    return values
+
+
 def number_text(field, text):
     """The int of a text number (ASCII digits, up to a u32): metric, weight, MTU, index."""
     if _NUMBER(text) is None or int(text) > U32:

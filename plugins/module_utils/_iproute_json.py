@@ -30,6 +30,7 @@ from ansible_collections.k8snet.calico.plugins.module_utils._iproute_common impo
     IprouteParseError,
     Refused,
     address,
+    checked_fields,
     destination,
     empty_nexthop,
     empty_route,
@@ -46,9 +47,6 @@ from ansible_collections.k8snet.calico.plugins.module_utils._iproute_common impo
 from ansible_collections.k8snet.calico.plugins.module_utils._ipv4 import IPV4, IPV4_PREFIX, is_ipv4, is_ipv4_prefix
 
 _NONE = type(None)
-_TYPE_NAMES = {str: "a string", int: "a whole number", list: "a list", dict: "an object", bool: "true or false"}
-
-
 # ------------------------------------------------------------------------------------------------- the checks
 def _route_type(field, value):
     if value not in ROUTE_TYPES:
@@ -113,7 +111,7 @@ def _nexthops(field, value):
         unknown = _unknown(obj, NEXTHOP_FIELDS, _IGNORED_NEXTHOP_KEYS)
         if unknown:
             raise Refused("'%s' has unknown field(s) %s" % (name, show(", ".join(unknown))[1:-1]))
-        values = _checked(obj, NEXTHOP_FIELDS, _IGNORED_NEXTHOP_KEYS, name + ".")
+        values = checked_fields(obj, NEXTHOP_FIELDS, name + ".")
         hop = empty_nexthop()
         hop.update((key, values[key]) for key in ("dev", "weight", "flags") if key in values)
         hop["gateway"] = values.get("gateway", values.get("via"))
@@ -157,19 +155,6 @@ def _unknown(obj, fields, ignored):
     return sorted(key for key in obj if key not in fields and key not in ignored)
 
 
-def _checked(obj, fields, ignored, prefix):
-    """``{key: checked value}`` of the fields of *obj* that are not null nor ignored; raises Refused."""
-    values = {}
-    for key, value in obj.items():
-        if value is None or key in ignored:
-            continue
-        types, check = fields[key]
-        if type(value) not in types:
-            raise refuse(prefix + key, value, " or ".join(_TYPE_NAMES[t] for t in types))
-        values[key] = value if check is None else check(prefix + key, value)
-    return values
-
-
 # ------------------------------------------------------------------------------------------ one route at a time
 def route_from_json(obj, index):
     """The normalised route of the JSON route object *obj*, item *index* of the list."""
@@ -183,7 +168,7 @@ def route_from_json(obj, index):
     if dst is None:
         raise IprouteParseError("routes: %s has no 'dst'" % where)
     try:
-        values = _checked(obj, ROUTE_FIELDS, _IGNORED_ROUTE_KEYS, "")
+        values = checked_fields(obj, ROUTE_FIELDS, "")
         route = empty_route()
         route.update((key, values[key]) for key in ("dst", "type", "dev", "protocol", "scope", "metric", "table",
                                                     "flags", "metrics", "nexthops") if key in values)

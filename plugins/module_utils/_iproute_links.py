@@ -19,6 +19,7 @@ from ansible_collections.k8snet.calico.plugins.module_utils._iproute_common impo
     IprouteParseError,
     Refused,
     check_lines,
+    checked_fields,
     error,
     number_text,
     refuse,
@@ -29,7 +30,6 @@ from ansible_collections.k8snet.calico.plugins.module_utils._ipv4 import is_ipv4
 _IFACE_HEADER = re.compile(
     r"(?P<index>[0-9]+):\s+(?P<name>[^:@\s]+)(?:@(?P<link>[^:\s]+))?:\s+<(?P<flags>[^>]*)>(?P<rest>.*)").fullmatch
 _TUNNEL_TYPES = ("ipip", "gre", "sit", "vxlan")
-_TYPE_NAMES = {str: "a string", int: "a whole number", list: "a list", dict: "an object"}
 
 
 def _empty_link(name):
@@ -67,7 +67,7 @@ def _addresses(field, value):
         name = "%s[%d]" % (field, n)
         if not isinstance(entry, dict):
             raise refuse(name, entry, "an object")
-        values = _checked(entry, ADDRESS_FIELDS, name + ".")
+        values = checked_fields(entry, ADDRESS_FIELDS, name + ".")
         if values.get("family") == "inet" and "local" in values:
             length = values.get("prefixlen", 32)
             if length > 32:
@@ -96,26 +96,13 @@ ADDRESS_FIELDS = {
 }
 
 
-def _checked(obj, fields, prefix):
-    """``{key: checked value}`` of the fields of *obj* in *fields* that are not null; raises Refused."""
-    values = {}
-    for key, value in obj.items():
-        if value is None or key not in fields:
-            continue
-        types, check = fields[key]
-        if type(value) not in types:
-            raise refuse(prefix + key, value, " or ".join(_TYPE_NAMES[t] for t in types))
-        values[key] = value if check is None else check(prefix + key, value)
-    return values
-
-
 def _links_from_json(data, what):
     links = []
     for i, obj in enumerate(data):
         if obj.get("ifname") is None:
             raise IprouteParseError("%s: JSON item %d has no 'ifname'" % (what, i))
         try:
-            values = _checked(obj, LINK_FIELDS, "")
+            values = checked_fields(obj, LINK_FIELDS, "")
         except Refused as refused:
             raise error(what, "JSON item %d" % i, refused)
         link = _empty_link(values["ifname"])

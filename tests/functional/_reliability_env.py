@@ -18,15 +18,13 @@ import os
 import shutil
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 import uuid
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from _loopback_http import LoopbackHTTPServer
+from _loopback_http import LoopbackHTTPServer, forward, reply
 from conftest import COLLECTIONS, FELIX_TEXT, IPV6_POOL_TEXT, POOL_KEY, POOL_TEXT, POOLS, REPO
 
 NS_PREFIX = "k8snet-rel-"
@@ -65,18 +63,8 @@ class EtcdTxnProxy(LoopbackHTTPServer):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if self.path == "/v3/kv/txn":
                     on_txn(body)
-                headers = {k: v for k, v in self.headers.items() if k.lower() in ("content-type", "authorization")}
-                request = urllib.request.Request(target + self.path, body, headers, method="POST")
-                try:
-                    with urllib.request.urlopen(request, timeout=30) as resp:
-                        status, data = resp.status, resp.read()
-                except urllib.error.HTTPError as exc:
-                    status, data = exc.code, exc.read()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                status, data, _index = forward(self, target, body)
+                reply(self, status, data)
 
         self.serve(Handler)
 

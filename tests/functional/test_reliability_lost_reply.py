@@ -9,12 +9,10 @@ or, when it cannot tell, fail with "outcome unknown" and still return `previous`
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from http.server import BaseHTTPRequestHandler
 
 import pytest
-from _loopback_http import LoopbackHTTPServer
+from _loopback_http import LoopbackHTTPServer, forward, reply
 from conftest import POOL_KEY, POOL_TEXT, V2_POOL_KEY, V2_POOL_TEXT, run_module
 
 pytestmark = pytest.mark.usefixtures("seeded")
@@ -38,25 +36,12 @@ class ReplyDroppingProxy(LoopbackHTTPServer):
                 if proxy.dropped and dead_after_write:
                     self.close_connection = True
                     return
-                headers = {k: v for k, v in self.headers.items()
-                           if k.lower() in ("content-type", "authorization")}
-                request = urllib.request.Request(target + self.path, body, headers, method=self.command)
-                try:
-                    with urllib.request.urlopen(request, timeout=30) as resp:
-                        status, data, index = resp.status, resp.read(), resp.headers.get("X-Etcd-Index")
-                except urllib.error.HTTPError as exc:
-                    status, data, index = exc.code, exc.read(), exc.headers.get("X-Etcd-Index")
+                status, data, index = forward(self, target, body)
                 if is_write and not proxy.dropped:
                     proxy.dropped += 1
                     self.close_connection = True  # applied by etcd, reply never sent
                     return
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                if index:
-                    self.send_header("X-Etcd-Index", index)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                reply(self, status, data, index)
 
             do_GET = do_POST = do_PUT = do_DELETE = _forward
 

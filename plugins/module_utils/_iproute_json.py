@@ -47,6 +47,8 @@ from ansible_collections.k8snet.calico.plugins.module_utils._iproute_common impo
 from ansible_collections.k8snet.calico.plugins.module_utils._ipv4 import IPV4, IPV4_PREFIX, is_ipv4, is_ipv4_prefix
 
 _NONE = type(None)
+
+
 # ------------------------------------------------------------------------------------------------- the checks
 def _route_type(field, value):
     if value not in ROUTE_TYPES:

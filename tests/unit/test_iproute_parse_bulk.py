@@ -12,23 +12,15 @@ the bulk path really took the ordinary routes (else it proves nothing).
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent / "benchmarks"))
-from cluster import STATES, Cluster, single_table  # noqa: E402  pylint: disable=wrong-import-position
-from iproute_fixtures import FIXTURES  # noqa: E402  pylint: disable=wrong-import-position
-
-from ansible_collections.k8snet.calico.plugins.module_utils import _iproute_json as ijson  # noqa: E402
-from ansible_collections.k8snet.calico.plugins.module_utils import _iproute_parse as iproute  # noqa: E402
-from ansible_collections.k8snet.calico.plugins.module_utils import _iproute_text as itext  # noqa: E402
-from ansible_collections.k8snet.calico.plugins.module_utils._iproute_common import (  # noqa: E402
+from ansible_collections.k8snet.calico.plugins.module_utils import _iproute_json as ijson
+from ansible_collections.k8snet.calico.plugins.module_utils import _iproute_parse as iproute
+from ansible_collections.k8snet.calico.plugins.module_utils import _iproute_text as itext
+from ansible_collections.k8snet.calico.plugins.module_utils._iproute_common import (
     IprouteParseError,
     address,
     check_lines,
@@ -37,6 +29,8 @@ from ansible_collections.k8snet.calico.plugins.module_utils._iproute_common impo
 from ansible_collections.k8snet.calico.plugins.module_utils._iproute_common import (
     destination as check_destination,
 )
+from ansible_collections.k8snet.calico.tests.benchmarks.cluster import STATES, Cluster, single_table
+from ansible_collections.k8snet.calico.tests.unit.iproute_fixtures import FIXTURES
 
 KEYS = ["dst", "type", "gateway", "dev", "protocol", "scope", "prefsrc", "metric", "table", "flags", "metrics",
         "nexthops"]

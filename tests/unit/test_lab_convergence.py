@@ -3,14 +3,11 @@ from the lab (tests/unit/fixtures/lab/agent-node2.log: the faults scenario's nod
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[0] / "benchmarks"))
-
-import lab_convergence  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.k8snet.calico.tests.benchmarks import lab_convergence
 
 LOG = (HERE / "fixtures" / "lab" / "agent-node2.log").read_text()
 EPOCH = datetime.min.replace(tzinfo=timezone.utc)

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 from ansible.errors import AnsibleFilterError
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from iproute_fixtures import capture  # noqa: E402
-
-from ansible_collections.k8snet.calico.plugins.filter.ipip_verdict import ipip_verdict  # noqa: E402
-from ansible_collections.k8snet.calico.plugins.module_utils._iproute_parse import (  # noqa: E402
+from ansible_collections.k8snet.calico.plugins.filter.ipip_verdict import ipip_verdict
+from ansible_collections.k8snet.calico.plugins.module_utils._iproute_parse import (
     parse_links,
     parse_routes,
 )
-from ansible_collections.k8snet.calico.plugins.module_utils._route_classify import (  # noqa: E402
+from ansible_collections.k8snet.calico.plugins.module_utils._route_classify import (
     describe_node,
     parse_pools,
 )
+from ansible_collections.k8snet.calico.tests.unit.iproute_fixtures import capture
 
 POOLS = parse_pools(["192.168.0.0/16"])
 NODES = [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -18,8 +17,7 @@ from ansible_collections.k8snet.calico.plugins.module_utils._datastore_calicoctl
     record_for,
     replace_argv,
 )
-
-FIXTURES = Path(__file__).resolve().parents[3] / "unit" / "fixtures" / "calico"
+from ansible_collections.k8snet.calico.tests.unit.calico_fixtures import FIXTURES
 
 
 def test_argv_lists():

@@ -5,25 +5,14 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
 from ansible_collections.k8snet.calico.plugins.module_utils._datastore import POOL, ConflictError, Record
 from ansible_collections.k8snet.calico.plugins.module_utils._datastore_calicoctl import SUPERSEDED, written_record
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_ops import ensure, gave_up_message
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from memory_datastore import MemoryDatastore  # noqa: E402
-
-FIXTURES = Path(__file__).resolve().parents[3] / "unit" / "fixtures" / "calico"
-POOL_KEY = "/apis/crd.projectcalico.org/v1/ippools/default-ipv4-ippool"
-FELIX_KEY = "/apis/crd.projectcalico.org/v1/felixconfigurations/default"
-
-
-def load(name):
-    return json.loads((FIXTURES / name).read_text())
+from ansible_collections.k8snet.calico.tests.unit.calico_fixtures import FELIX_KEY, POOL_KEY, load
+from ansible_collections.k8snet.calico.tests.unit.memory_datastore import MemoryDatastore
 
 
 def new_datastore():

@@ -5,17 +5,13 @@ real etcd cannot be made to produce on demand (a third writer in the gap, a read
 from __future__ import annotations
 
 import copy
-import sys
-from pathlib import Path
 
 import pytest
 
 from ansible_collections.k8snet.calico.plugins.module_utils._datastore import DatastoreError, OutcomeUnknownError
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_ops import ensure, restore
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "unit"))
-from memory_datastore import MemoryDatastore  # noqa: E402
-from test_ippool_conflicts import FELIX_KEY, POOL_KEY, load  # noqa: E402
+from ansible_collections.k8snet.calico.tests.unit.calico_fixtures import FELIX_KEY, POOL_KEY, load
+from ansible_collections.k8snet.calico.tests.unit.memory_datastore import MemoryDatastore
 
 REQUEST = {"name": "default-ipv4-ippool", "ipip_mode": "Always"}
 

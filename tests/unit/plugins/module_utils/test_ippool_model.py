@@ -6,17 +6,11 @@ Fed the Calico samples copied from the project's shared samples (tests/unit/fixt
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from ansible_collections.k8snet.calico.plugins.module_utils import _ippool_model as model
-
-FIXTURES = Path(__file__).resolve().parents[3] / "unit" / "fixtures" / "calico"
-
-
-def load(name):
-    return json.loads((FIXTURES / name).read_text())
+from ansible_collections.k8snet.calico.tests.unit.calico_fixtures import FIXTURES, load
 
 
 def text(name):

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from ansible_collections.k8snet.calico.plugins.module_utils._datastore import FELIX, INSTALLATION, POOL, Record
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_plan import PlanError, plan_change, snapshot_from_records
-
-FIXTURES = Path(__file__).resolve().parents[3] / "unit" / "fixtures" / "calico"
-
-
-def load(name):
-    return json.loads((FIXTURES / name).read_text())
+from ansible_collections.k8snet.calico.tests.unit.calico_fixtures import load
 
 
 def rec(key, kind, obj, exists=True):

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_model import normalise_pool
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_traps import find_traps
-
-FIXTURES = Path(__file__).resolve().parents[3] / "unit" / "fixtures" / "calico"
+from ansible_collections.k8snet.calico.tests.unit.calico_fixtures import load
 
 
 def v3_pool(name, **spec):
-    obj = json.loads((FIXTURES / "etcdv3-ippool.json").read_text())
+    obj = load("etcdv3-ippool.json")
     obj["metadata"]["name"] = name
     obj["spec"].update(spec)
     return normalise_pool(obj, "etcdv3")

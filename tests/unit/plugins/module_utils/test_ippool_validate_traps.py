@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from ansible_collections.k8snet.calico.plugins.module_utils._calico_cluster import (
@@ -18,12 +15,7 @@ from ansible_collections.k8snet.calico.plugins.module_utils._calico_cluster impo
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_model import normalise_pool
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_traps import find_traps
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_validate import validate_pool
-
-FIXTURES = Path(__file__).resolve().parents[3] / "unit" / "fixtures" / "calico"
-
-
-def load(name):
-    return json.loads((FIXTURES / name).read_text())
+from ansible_collections.k8snet.calico.tests.unit.calico_fixtures import load
 
 
 def v3_pool(**spec):

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from iproute_fixtures import PAIRED_TABLES, capture  # noqa: E402
-
-from ansible_collections.k8snet.calico.plugins.module_utils._iproute_parse import (  # noqa: E402
+from ansible_collections.k8snet.calico.plugins.module_utils._iproute_parse import (
     IprouteParseError,
     detect_format,
     normalise_protocol,
     parse_links,
     parse_routes,
 )
+from ansible_collections.k8snet.calico.tests.unit.iproute_fixtures import PAIRED_TABLES, capture
 
 
 @pytest.mark.parametrize("table", PAIRED_TABLES)

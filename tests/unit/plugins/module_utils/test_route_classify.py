@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from iproute_fixtures import PAIRED_TABLES, capture  # noqa: E402
-
-from ansible_collections.k8snet.calico.plugins.module_utils._iproute_parse import (  # noqa: E402
+from ansible_collections.k8snet.calico.plugins.module_utils._iproute_parse import (
     parse_links,
     parse_routes,
 )
-from ansible_collections.k8snet.calico.plugins.module_utils._route_classify import (  # noqa: E402
+from ansible_collections.k8snet.calico.plugins.module_utils._route_classify import (
     PoolError,
     classify_routes,
     node_view,
     parse_pools,
     summarise,
 )
+from ansible_collections.k8snet.calico.tests.unit.iproute_fixtures import PAIRED_TABLES, capture
 
 POOL = parse_pools(["192.168.0.0/16"])
 

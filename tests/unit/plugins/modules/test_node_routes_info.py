@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
+from ansible_collections.k8snet.calico.plugins.modules import node_routes_info
+from ansible_collections.k8snet.calico.tests.unit.iproute_fixtures import capture
 from ansible_collections.k8snet.calico.tests.unit.module_args import patch_module_args
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from iproute_fixtures import capture  # noqa: E402
-
-from ansible_collections.k8snet.calico.plugins.modules import node_routes_info  # noqa: E402
 
 
 def run(capsys, **args):

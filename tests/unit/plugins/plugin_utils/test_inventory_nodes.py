@@ -4,7 +4,6 @@ samples' layouts) through the same normalisation the modules use."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -19,8 +18,7 @@ from ansible_collections.k8snet.calico.plugins.plugin_utils._inventory_nodes imp
     subnet_group_name,
     with_environment,
 )
-
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "calico"
+from ansible_collections.k8snet.calico.tests.unit.calico_fixtures import FIXTURES
 
 
 def v3_node(name, address, tunnel=None):

@@ -4,8 +4,6 @@ pools as the KDD CRD sample normalises (kdd-ippool-crd.json, renamed to kubespra
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 
 import pytest
 from ansible.errors import AnsibleFilterError
@@ -13,12 +11,11 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.k8snet.calico.plugins.filter.ipip_kubespray_fit import ipip_kubespray_fit
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_model import normalise_pool
 from ansible_collections.k8snet.calico.plugins.plugin_utils._kubespray import kubespray_fit
-
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "calico"
+from ansible_collections.k8snet.calico.tests.unit.calico_fixtures import load
 
 
 def pool(name="default-pool", **spec):
-    obj = json.loads((FIXTURES / "kdd-ippool-crd.json").read_text())
+    obj = load("kdd-ippool-crd.json")
     obj["metadata"]["name"] = name
     obj["spec"].update(spec)
     return normalise_pool(obj, "kubernetes", "/apis/crd.projectcalico.org/v1/ippools/" + name, "1")

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -20,21 +18,15 @@ from ansible_collections.k8snet.calico.plugins.module_utils._datastore import Co
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_ops import ensure, restore
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_plan import PlanError
 from ansible_collections.k8snet.calico.plugins.plugin_utils._rollback import check_backup, rollback_plan
+from ansible_collections.k8snet.calico.tests.unit.calico_fixtures import load
+from ansible_collections.k8snet.calico.tests.unit.memory_datastore import MemoryDatastore
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from memory_datastore import MemoryDatastore  # noqa: E402
-
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "calico"
 PREFIX = "/apis/crd.projectcalico.org/v1/"
 POOL_A = PREFIX + "ippools/default-ipv4-ippool"
 POOL_B = PREFIX + "ippools/second-ipv4-ippool"
 FELIX_KEY = PREFIX + "felixconfigurations/default"
 CIDR_A = "192.168.0.0/16"
 CIDR_B = "10.244.0.0/16"
-
-
-def load(name):
-    return json.loads((FIXTURES / name).read_text())
 
 
 def second_pool():

@@ -99,6 +99,9 @@ def main():
             "ipip_report_dir": os.path.join(reports, "enable"),
             "ipip_backup_file": os.path.join(reports, "pool-backup.json"),
             "ipip_probe": True,
+            # the pre-change tunnel test where protocol 4 crosses the router (faults also runs it with it dropped)
+            "ipip_preflight_tunnel_test": topology == "crosssubnet",
+            "ipip_preflight_tunnel_range": "198.18.0.0/24",
         }},
         "nodes": {"hosts": nodes},
         "calico_nodes": {"hosts": nodes},  # the group the collection's playbooks target by default

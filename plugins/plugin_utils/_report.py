@@ -41,16 +41,10 @@ def table_rows(verdict, unreachable=()):
 
 
 def warning_lines(verdict):
-    """One line per node warning (``workload_mtu_above_tunnel``): what, how many, which interfaces, the fix."""
-    lines = []
-    for node in verdict.get("nodes") or []:
-        for warning in node.get("warnings") or []:
-            names = warning.get("interfaces") or []
-            shown = ", ".join(names[:5]) + (" and %d more" % (len(names) - 5) if len(names) > 5 else "")
-            lines.append("%s: %s: %d pod interface(s) with MTU up to %s above the tunnel's %s (%s); %s" % (
-                node.get("node") or node["host"], warning["name"], warning["count"], warning["largest_mtu"],
-                warning["tunnel_mtu"], shown, warning["fix"]))
-    return lines
+    """One line per node warning (``workload_mtu_above_tunnel``, the probe's MTU warnings): the node, the warning's
+    name and its message (what, how many, the fix)."""
+    return ["%s: %s: %s" % (node.get("node") or node["host"], warning.get("name"), warning.get("message"))
+            for node in verdict.get("nodes") or [] for warning in node.get("warnings") or []]
 
 
 def render_table(verdict, title="", unreachable=()):

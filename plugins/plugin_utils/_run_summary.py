@@ -95,35 +95,6 @@ def _restored(hosts, verdicts):
     }
 
 
-PROBE_OK = "ok"
-PROBE_SILENT = "no reply"
-
-
-def probe_verdict(verdict, addresses, outcomes):
-    """*verdict* with the probe's outcomes: ``probe`` ({address: outcome}), and not ``ok`` unless every address
-    answered. An address without an outcome line (the probe's output cut short) counts as silent, never as
-    answered."""
-    if not isinstance(verdict, dict) or "host" not in verdict:
-        raise RunSummaryInputError("verdict: %r is not a host verdict (a mapping with a host)" % (verdict,))
-    if not isinstance(addresses, (list, tuple)) or not all(isinstance(a, str) for a in addresses):
-        raise RunSummaryInputError("addresses: %r is not a list of addresses" % (addresses,))
-    if not isinstance(outcomes, (list, tuple)) or not all(isinstance(o, str) for o in outcomes):
-        raise RunSummaryInputError("outcomes: %r is not a list of probe output lines" % (outcomes,))
-    probe, silent = {}, []
-    for index, address in enumerate(addresses):
-        outcome = outcomes[index].strip() if index < len(outcomes) else ""
-        if outcome != PROBE_OK:
-            outcome = PROBE_SILENT if outcome in (PROBE_SILENT, "") else "unexpected probe output %r" % outcome
-            silent.append(address)
-        probe[address] = outcome
-    result = dict(verdict)
-    result["probe"] = probe
-    result["ok"] = verdict.get("ok") is True and not silent
-    result["problems"] = list(verdict.get("problems") or []) + [
-        "no reply through the tunnel from %s (IP protocol 4 blocked?)" % address for address in silent]
-    return result
-
-
 def unjudged_verdict(host, problem):
     """The verdict of a host whose routes could not be judged (unreachable, unreadable, not verified): not ok, not
     converged, no blocks, *problem* as its one problem. The same keys as a judged node's verdict."""

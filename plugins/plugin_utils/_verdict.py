@@ -345,11 +345,16 @@ def workload_mtu_warnings(facts, ipip_expected):
     above = [w for w in workloads if isinstance(w, dict) and isinstance(w.get("mtu"), int) and w["mtu"] > tunnel_mtu]
     if not above:
         return []
-    return [{"name": "workload_mtu_above_tunnel", "count": len(above), "largest_mtu": max(w["mtu"] for w in above),
-             "tunnel_mtu": tunnel_mtu, "interfaces": [w.get("name") for w in above],
-             "fix": "restart those pods (a veth keeps the MTU it was made with), and have new ones made at %d or "
-                    "less: veth_mtu in the calico-config ConfigMap (manifest installs) or the Installation's "
-                    "spec.calicoNetwork.mtu (operator installs)" % tunnel_mtu}]
+    names = [w.get("name") for w in above]
+    largest = max(w["mtu"] for w in above)
+    fix = ("restart those pods (a veth keeps the MTU it was made with), and have new ones made at %d or less: "
+           "veth_mtu in the calico-config ConfigMap (manifest installs) or the Installation's spec.calicoNetwork.mtu "
+           "(operator installs)" % tunnel_mtu)
+    shown = ", ".join(str(n) for n in names[:5]) + (" and %d more" % (len(names) - 5) if len(names) > 5 else "")
+    return [{"name": "workload_mtu_above_tunnel", "count": len(above), "largest_mtu": largest,
+             "tunnel_mtu": tunnel_mtu, "interfaces": names, "fix": fix,
+             "message": "%d pod interface(s) with MTU up to %d above the tunnel's %d (%s); %s" % (
+                 len(above), largest, tunnel_mtu, shown, fix)}]
 
 
 def verdict(hosts, calico_nodes=None, affinities=None, pools=None, tunnel_device="tunl0", mode=None,

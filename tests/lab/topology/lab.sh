@@ -54,12 +54,14 @@ C_LAB=/opt/k8snet-lab            # tests/lab, read-only
 C_RUN=/run/calico-standin        # per-node runtime: BIRD config, control socket, pid files
 C_LOG=/var/log/calico-standin    # per-node logs (agent.log, bird.log), readable by the tests
 
-# node   address/len     gateway    pod address      host-side veth   router bridge
+# node   address/len     gateway    pod address      host-side veth   router bridge   pod veth MTU
+# The pods of node1 and node2 were made before any encapsulation (1500, the uplink's); node3's after the cluster's
+# MTU was set for a tunnel (1400): the verification must name the first two (workload_mtu_above_tunnel), not it.
 node_params() {
   case $1 in
-    node1) echo "10.39.0.110/24 10.39.0.1 192.168.70.42   cali5f1c8a10042 brA" ;;
-    node2) echo "10.39.3.75/24  10.39.3.1 192.168.169.196 cali7e9d3b20196 brB" ;;
-    node3) echo "10.39.0.111/24 10.39.0.1 192.168.80.10   cali3c2a9f10010 brA" ;;
+    node1) echo "10.39.0.110/24 10.39.0.1 192.168.70.42   cali5f1c8a10042 brA 1500" ;;
+    node2) echo "10.39.3.75/24  10.39.3.1 192.168.169.196 cali7e9d3b20196 brB 1500" ;;
+    node3) echo "10.39.0.111/24 10.39.0.1 192.168.80.10   cali3c2a9f10010 brA 1400" ;;
     *) die "unknown node '$1'" ;;
   esac
 }
@@ -110,8 +112,8 @@ uplink() {
 }
 
 build_node() {
-  local n=$1 addr gw pod cali br pod_ns=pod${1#node}
-  read -r addr gw pod cali br <<<"$(node_params "$n")"
+  local n=$1 addr gw pod cali br mtu pod_ns=pod${1#node}
+  read -r addr gw pod cali br mtu <<<"$(node_params "$n")"
   new_netns "$n"
   nsx "$n" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
   uplink "$n" "$addr" "$br" "$gw"
@@ -119,7 +121,8 @@ build_node() {
   # answers by proxy ARP; on the node a /32 route to the pod through its cali* veth.
   new_netns "$pod_ns"
   ip link add "$cali" netns "$P$n" type veth peer name eth0 netns "$P$pod_ns"
-  ip -n "$P$n" link set "$cali" address ee:ee:ee:ee:ee:ee
+  ip -n "$P$n" link set "$cali" address ee:ee:ee:ee:ee:ee mtu "$mtu"
+  ip -n "$P$pod_ns" link set eth0 mtu "$mtu"
   nsx "$n" sysctl -qw "net.ipv4.conf.$cali.proxy_arp=1" "net.ipv4.neigh.$cali.proxy_delay=0" \
                       "net.ipv4.conf.$cali.forwarding=1"
   ip -n "$P$n" link set "$cali" up

@@ -9,6 +9,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.k8snet.calico.plugins.filter.ipip_report_junit import ipip_report_junit
 from ansible_collections.k8snet.calico.plugins.filter.ipip_report_table import ipip_report_table
+from ansible_collections.k8snet.calico.plugins.plugin_utils._verdict import workload_mtu_warnings
 
 VERDICT = {
     "ok": False,
@@ -77,8 +78,9 @@ def test_junit_out_of_scope_blocks_are_warnings_not_failures():
         "outside the run's pools: tunnel: tunl0 is down"]
 
 
-MTU_WARNING = {"name": "workload_mtu_above_tunnel", "count": 7, "largest_mtu": 1500, "tunnel_mtu": 1480,
-               "interfaces": ["cali%d" % i for i in range(7)], "fix": "restart those pods"}
+# As ipip_verdict makes it: 7 pods made at 1500 before the tunnel (1480) was up.
+MTU_WARNING = workload_mtu_warnings({"tunnel": {"exists": True, "mtu": 1480},
+                                     "workloads": [{"name": "cali%d" % i, "mtu": 1500} for i in range(7)]}, True)[0]
 
 
 def test_workload_mtu_warning_in_the_table_and_the_junit():

@@ -97,38 +97,6 @@ def test_bad_input_names_the_field(kwargs, field):
                          **{k: v for k, v in args.items() if k not in ("hosts", "diagnosis")})
 
 
-def test_probe_outcomes_lower_ok_and_name_silent_addresses():
-    from ansible_collections.k8snet.calico.plugins.filter.ipip_probe_verdict import ipip_probe_verdict
-    base = {"host": "node1", "ok": True, "converged": True, "problems": []}
-    out = ipip_probe_verdict(base, ["192.168.169.192", "192.168.80.0"], ["ok", "no reply"])
-    assert out["probe"] == {"192.168.169.192": "ok", "192.168.80.0": "no reply"}
-    assert out["ok"] is False and out["problems"] == [
-        "no reply through the tunnel from 192.168.80.0 (IP protocol 4 blocked?)"]
-    assert base["ok"] is True  # the input is not changed
-    assert ipip_probe_verdict(base, ["192.168.169.192"], ["ok"])["ok"] is True
-
-
-def test_probe_output_cut_short_is_never_ok():
-    # the old Jinja zip()ped addresses with the output lines: a missing line vanished and the node stayed ok
-    from ansible_collections.k8snet.calico.plugins.filter.ipip_probe_verdict import ipip_probe_verdict
-    base = {"host": "node1", "ok": True, "converged": True, "problems": []}
-    out = ipip_probe_verdict(base, ["192.168.169.192", "192.168.80.0"], ["ok"])
-    assert out["ok"] is False and out["probe"]["192.168.80.0"] == "no reply"
-    out = ipip_probe_verdict(base, ["192.168.169.192"], ["PING garbage"])
-    assert out["ok"] is False and out["probe"]["192.168.169.192"].startswith("unexpected probe output")
-
-
-@pytest.mark.parametrize("args, field", [
-    (({"ok": True}, [], []), "verdict"),
-    (({"host": "n"}, "1.2.3.4", []), "addresses"),
-    (({"host": "n"}, ["1.2.3.4"], [5]), "outcomes"),
-])
-def test_probe_bad_input_names_the_field(args, field):
-    from ansible_collections.k8snet.calico.plugins.filter.ipip_probe_verdict import ipip_probe_verdict
-    with pytest.raises(AnsibleFilterError, match="ipip_probe_verdict: %s: " % field):
-        ipip_probe_verdict(*args)
-
-
 def test_unjudged_verdict_has_a_judged_verdicts_keys_and_is_never_ok():
     from ansible_collections.k8snet.calico.plugins.filter.ipip_unjudged_verdict import ipip_unjudged_verdict
     from ansible_collections.k8snet.calico.plugins.filter.ipip_verdict import ipip_verdict

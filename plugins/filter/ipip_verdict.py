@@ -59,6 +59,13 @@ options:
       - Unset means every pool.
     type: list
     elements: str
+  planned_ipip_mode:
+    description:
+      - The IPIP mode about to be set on the pools in O(scope) (a diagnosis before the change). A node that will then
+        tunnel to a peer (V(Always) - any peer; V(CrossSubnet) - a peer in another subnet) is warned
+        (C(workload_mtu_above_tunnel)) of its pod interfaces above the tunnel to come; it changes no judgement.
+    type: str
+    choices: [Always, CrossSubnet]
   mode:
     description:
       - IPIP mode to judge every block against instead of its own pool's C(ipip_mode) and C(vxlan_mode) (as if
@@ -149,13 +156,14 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.k8snet.calico.plugins.plugin_utils._verdict import VerdictInputError, verdict
 
 
-def ipip_verdict(hosts, nodes=None, affinities=None, pools=None, mode=None, tunnel_device="tunl0", scope=None):
+def ipip_verdict(hosts, nodes=None, affinities=None, pools=None, mode=None, tunnel_device="tunl0", scope=None,
+                 planned_ipip_mode=None):
     if not isinstance(hosts, dict):
         raise AnsibleFilterError("ipip_verdict: input must be a dict of host -> node_routes_info result, got %s"
                                  % type(hosts).__name__)
     try:
         return verdict(hosts, calico_nodes=nodes, affinities=affinities, pools=pools, mode=mode,
-                       tunnel_device=tunnel_device, scope=scope,
+                       tunnel_device=tunnel_device, scope=scope, planned_ipip_mode=planned_ipip_mode,
                        # malformed nodes are left to verdict()'s input check, which names the field
                        tunnel_addresses=dict((n["name"], n["ipip_tunnel_address"]) for n in nodes or []
                                              if isinstance(n, dict) and n.get("name")

@@ -358,10 +358,13 @@ def workload_mtu_warnings(facts, ipip_expected):
 
 
 def verdict(hosts, calico_nodes=None, affinities=None, pools=None, tunnel_device="tunl0", mode=None,
-            tunnel_addresses=None, scope=None):
+            tunnel_addresses=None, scope=None, planned_ipip_mode=None):
     """Judge every host, each block by its own pool's modes.
 
     ``mode`` overrides every pool's modes (that IPIP mode, no VXLAN), e.g. to judge tables against one mode.
+    ``planned_ipip_mode``: the IPIP mode about to be set on the pools in scope (a diagnosis before the change): a
+    node that will then tunnel to a peer is warned of its pods above the tunnel to come (workload_mtu_above_tunnel);
+    it changes no judgement.
     ``scope``: pool names or CIDRs whose blocks decide ``ok`` / ``converged`` (None: every pool; see the module
     docstring). Equal block entries are one object shared by the hosts' ``blocks`` lists: treat the result as
     read-only.
@@ -370,13 +373,16 @@ def verdict(hosts, calico_nodes=None, affinities=None, pools=None, tunnel_device
         raise VerdictInputError("the Python library netaddr is required on the controller (pip install netaddr)")
     if mode is not None and mode not in IPIP_MODES:
         raise VerdictInputError("mode: %r is not one of %s" % (mode, ", ".join(IPIP_MODES)))
+    if planned_ipip_mode is not None and planned_ipip_mode not in ("Always", "CrossSubnet"):
+        raise VerdictInputError("planned_ipip_mode: %r is not one of Always, CrossSubnet" % (planned_ipip_mode,))
     check_inputs(hosts, calico_nodes, affinities, pools)
     # Nothing made here refers back to itself: pause the cyclic garbage collector, which would otherwise walk the
     # millions of route and block objects again and again while the result grows (most of the time at 1,000 nodes).
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel_addresses, scope)
+        return _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel_addresses, scope,
+                        planned_ipip_mode)
     except (KeyError, TypeError, AttributeError):
         check_routes(hosts)  # a malformed route: say which (free when nothing fails)
         raise
@@ -385,7 +391,18 @@ def verdict(hosts, calico_nodes=None, affinities=None, pools=None, tunnel_device
             gc.enable()
 
 
-def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel_addresses, scope):
+def _tunnels_when_planned(planned_ipip_mode, remote, local):
+    """Whether *local* will tunnel to a peer's in-scope block once ``planned_ipip_mode`` is set (Always: any peer;
+    CrossSubnet: a peer in another subnet). Only asked in a diagnosis, outside the hot loop."""
+    for _block, owner_name, owner, _ip, owner_int, *_modes, _pool, in_scope, _entries in remote:
+        if in_scope and owner is not None and owner_name != local["name"] and (
+                planned_ipip_mode == "Always" or not local["net_first"] <= owner_int <= local["net_last"]):
+            return True
+    return False
+
+
+def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel_addresses, scope,
+             planned_ipip_mode=None):
     layout = cluster_layout(calico_nodes, affinities, pools, hosts, scope)
     nodes, owners, networks = layout["nodes"], layout["owners"], layout["networks"]
     remote_blocks = sorted(owners.items(), key=lambda item: networks[item[0]].sort_key())
@@ -531,7 +548,8 @@ def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel
             "tunnel": facts.get("tunnel"), "blocks": blocks, "blocks_ok": judged_in_scope - len(bad),
             "blocks_bad": len(bad), "first_bad": bad[0] if bad else None,
             "blocks_bad_out_of_scope": len(bad_out), "problems_out_of_scope": problems_out,
-            "warnings": workload_mtu_warnings(facts, ipip_expected or ipip_expected_out),
+            "warnings": workload_mtu_warnings(facts, ipip_expected or ipip_expected_out or (
+                planned_ipip_mode is not None and _tunnels_when_planned(planned_ipip_mode, remote, local))),
         })
     layout_nodes = []
     for n in sorted(nodes.values(), key=lambda n: n["name"]):

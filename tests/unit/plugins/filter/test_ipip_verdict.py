@@ -396,3 +396,35 @@ def test_no_workload_warning_when_every_pod_fits_or_no_ipip_is_expected():
     assert by_host(ipip_verdict(fits, nodes=NODES, affinities=AFFINITIES, mode="Always"))["node2"]["warnings"] == []
     never = {"node2": facts(NODE2_AFTER, NODE2_TUNNEL + OLD_POD)}
     assert by_host(ipip_verdict(never, nodes=NODES, affinities=AFFINITIES, mode="Never"))["node2"]["warnings"] == []
+
+
+NEVER = [{"cidr": "192.168.0.0/16", "ipip_mode": "Never", "vxlan_mode": "Never"}]
+
+
+def test_the_diagnosis_warns_of_pods_above_the_tunnel_the_change_will_bring():
+    """The seed before the fix (pools Never, no tunl0): with the mode about to be set, the pods made at 1500 are
+    named against the tunnel to come (uplink 1500 - 20); without it (a read-only question) nothing is said."""
+    uplink_only = NODE2_TUNNEL[NODE2_TUNNEL.index("2: eth0"):]
+    hosts = {"node2": facts(NODE2_BEFORE, uplink_only + OLD_POD)}
+    planned = by_host(ipip_verdict(hosts, nodes=NODES, affinities=AFFINITIES, pools=NEVER,
+                                   planned_ipip_mode="Always"))["node2"]
+    assert [(w["name"], w["tunnel_mtu"], w["interfaces"]) for w in planned["warnings"]] == [
+        ("workload_mtu_above_tunnel", 1480, ["cali0123456789a"])]
+    unplanned = by_host(ipip_verdict(hosts, nodes=NODES, affinities=AFFINITIES, pools=NEVER))["node2"]
+    assert unplanned["warnings"] == []
+
+
+def test_the_planned_crosssubnet_warns_only_nodes_with_peers_in_other_subnets():
+    """CrossSubnet tunnels only between subnets: a node whose every peer shares its subnet gets no warning."""
+    same_subnet = [{"name": "node2", "ipv4_address": "10.39.3.75/24"}, {"name": "node4", "ipv4_address": "10.39.3.76/24"}]
+    affinities = [{"node": "node2", "cidr": "192.168.169.192/26"}, {"node": "node4", "cidr": "192.168.70.0/26"}]
+    uplink_only = NODE2_TUNNEL[NODE2_TUNNEL.index("2: eth0"):]
+    hosts = {"node2": facts(NODE2_BEFORE, uplink_only + OLD_POD)}
+    cross = by_host(ipip_verdict(hosts, nodes=same_subnet, affinities=affinities, pools=NEVER,
+                                 planned_ipip_mode="CrossSubnet"))["node2"]
+    assert cross["warnings"] == []
+    always = by_host(ipip_verdict(hosts, nodes=same_subnet, affinities=affinities, pools=NEVER,
+                                  planned_ipip_mode="Always"))["node2"]
+    assert [w["name"] for w in always["warnings"]] == ["workload_mtu_above_tunnel"]
+    with pytest.raises(AnsibleFilterError, match="planned_ipip_mode: 'Never' is not one of Always, CrossSubnet"):
+        ipip_verdict(hosts, nodes=same_subnet, affinities=affinities, pools=NEVER, planned_ipip_mode="Never")

@@ -9,10 +9,10 @@ name: ipip_probe_verdict
 short_description: Add the tunnel probe's outcomes to a node's verdict
 version_added: 0.1.0
 description:
-  - Returns the node's verdict with C(probe) (each pinged address and its outcome: C(ok) or C(no reply)), C(ok)
+  - Returns the node's verdict with C(probe) (each pinged address and its outcome, C(ok) or C(no reply)), C(ok)
     false unless every address answered, and a problem per silent address.
-  - When the probe read the tunnel's MTU, also C(probe_mtu) (C(full_size) and C(over_size) per address): packets of exactly the
-    tunnel's MTU with DF set must cross (a silent one is an MTU black hole, a problem), and one byte more must be
+  - When the probe read the tunnel's MTU, also C(probe_mtu) (C(full_size) and C(over_size) per address) - packets
+    of exactly the tunnel's MTU with DF set must cross (a silent one is an MTU black hole, a problem), and one byte more must be
     refused; a path that refuses full-size packets loudly (C(path_mtu_below_tunnel)), and an over-size packet that
     is not refused (C(tunnel_mtu_not_enforced), C(oversize_dropped_silently)), are warnings.
   - An address without an outcome line (the probe's output cut short) counts as silent, never as answered.

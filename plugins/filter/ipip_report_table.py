@@ -43,33 +43,13 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.k8snet.calico.plugins.plugin_utils._report import render_table
-
-
-def out_of_scope_warnings(verdict):
-    """One line per node with bad blocks (or tunnel problems) of pools outside the verdict's scope."""
-    lines = []
-    for node in verdict.get("nodes") or []:
-        count = node.get("blocks_bad_out_of_scope") or 0
-        problems = node.get("problems_out_of_scope") or []
-        if not count and not problems:
-            continue
-        parts = []
-        if count:
-            first = next(b for b in node.get("blocks") or [] if b.get("in_scope") is False and b.get("cause") != "ok")
-            parts.append("%d bad route(s) to blocks of pools this run did not change, first %s (pool %s): %s (%s)" % (
-                count, first["block"], first.get("pool"), first["cause"], first["detail"]))
-        parts.extend(problems)
-        lines.append("warning: %s: %s" % (node.get("node") or node["host"], "; ".join(parts)))
-    return lines
+from ansible_collections.k8snet.calico.plugins.plugin_utils._report import render_table_with_warnings
 
 
 def ipip_report_table(verdict, title="", unreachable=None):
     if not isinstance(verdict, dict):
         raise AnsibleFilterError("ipip_report_table: input must be a verdict dict, got %s" % type(verdict).__name__)
-    table = render_table(verdict, title=title, unreachable=unreachable or ())
-    warnings = out_of_scope_warnings(verdict)
-    return table + "".join(line + "\n" for line in warnings)
+    return render_table_with_warnings(verdict, title=title, unreachable=unreachable or ())
 
 
 class FilterModule:

@@ -13,11 +13,27 @@ description:
     C(set_stats)) and says whether a rollback can use it.
   - Never fails; a backup that cannot be used comes back with C(problem) naming the field that is wrong, so a role
     can stop before anything is written, with the same message on every ansible-core version.
+  - With O(backup_file), it also chooses the backup as the C(ipip) role's rollback does - O(_input) (the backup this
+    run saved), else O(given) (the variable C(ipip_backup)), else the file (O(file_text)) - and returns C(source)
+    and C(message) (why nothing can be restored and what to give instead, or null), also when the backup is for
+    another datastore than O(datastore).
 options:
   _input:
-    description: The backup, as JSON text or as an object.
+    description: The backup, as JSON text or as an object (with O(backup_file) - the backup this run saved, or null).
     type: raw
     required: true
+  given:
+    description: The backup given as a variable (C(ipip_backup)), or null.
+    type: raw
+  backup_file:
+    description: The backup file's path (C(ipip_backup_file)); turns on the choice of source.
+    type: str
+  file_text:
+    description: The backup file's text, or null when the file does not exist.
+    type: str
+  datastore:
+    description: The datastore the backup must be for (C(ipip_datastore.datastore)).
+    type: str
 """
 
 EXAMPLES = r"""
@@ -43,13 +59,21 @@ _value:
     problem:
       description: What is wrong with it, or null.
       type: str
+    source:
+      description: With O(backup_file) - where the backup comes from (the report's C(rollback.backup_from)).
+      type: str
+    message:
+      description: With O(backup_file) - why nothing can be restored and what to give instead, or null.
+      type: str
 """
 
-from ansible_collections.k8snet.calico.plugins.plugin_utils._rollback import check_backup
+from ansible_collections.k8snet.calico.plugins.plugin_utils._rollback import check_backup, choose_backup
 
 
-def ipip_rollback_backup(value):
-    return check_backup(value)
+def ipip_rollback_backup(value, given=None, backup_file=None, file_text=None, datastore=None):
+    if backup_file is None:
+        return check_backup(value)
+    return choose_backup(value, given, backup_file, file_text, datastore)
 
 
 class FilterModule:

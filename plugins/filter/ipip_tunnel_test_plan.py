@@ -9,7 +9,7 @@ name: ipip_tunnel_test_plan
 short_description: Which node pairs test IP protocol 4 before the change, with which throwaway tunnels
 version_added: 0.1.0
 description:
-  - For the pre-change tunnel test (the role's C(ipip_preflight_tunnel_test)): one node pair per pair of subnets
+  - For the pre-change tunnel test (the role's C(ipip_preflight_tunnel_test)), one node pair per pair of subnets
     (the first host of each subnet by name), and with O(ipip_mode=Always) also one pair inside each subnet of two
     or more hosts, since Always encapsulates same-subnet traffic too.
   - Each pair gets one IPIP tunnel on each of its hosts, named C(k8snet-t<index>) (never C(tunl0)), with two /32

@@ -9,7 +9,7 @@ name: ipip_tunnel_test_verdict
 short_description: Whether IP protocol 4 passed between the node pairs of the pre-change tunnel test
 version_added: 0.1.0
 description:
-  - Judges the outputs of the pre-change tunnel test (P(k8snet.calico.ipip_tunnel_test_plan#filter)): a pair is ok
+  - Judges the outputs of the pre-change tunnel test (P(k8snet.calico.ipip_tunnel_test_plan#filter)) - a pair is ok
     only when both of its tunnels came up and both of its pings were answered; a missing output line is never ok.
   - Also names every rule of the nodes' own firewalls (C(iptables-save), C(nft list ruleset)) that drops or rejects
     IP protocol 4 (C(ipencap); C(ipip) in C(/etc/protocols) is protocol 94, another protocol).

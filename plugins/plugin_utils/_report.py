@@ -62,6 +62,30 @@ def render_table(verdict, title="", unreachable=()):
     return "\n".join(lines) + "\n"
 
 
+def out_of_scope_warnings(verdict):
+    """One line per node with bad blocks (or tunnel problems) of pools outside the verdict's scope."""
+    lines = []
+    for node in verdict.get("nodes") or []:
+        count = node.get("blocks_bad_out_of_scope") or 0
+        problems = node.get("problems_out_of_scope") or []
+        if not count and not problems:
+            continue
+        parts = []
+        if count:
+            first = next(b for b in node.get("blocks") or [] if b.get("in_scope") is False and b.get("cause") != "ok")
+            parts.append("%d bad route(s) to blocks of pools this run did not change, first %s (pool %s): %s (%s)" % (
+                count, first["block"], first.get("pool"), first["cause"], first["detail"]))
+        parts.extend(problems)
+        lines.append("warning: %s: %s" % (node.get("node") or node["host"], "; ".join(parts)))
+    return lines
+
+
+def render_table_with_warnings(verdict, title="", unreachable=()):
+    """The table, then a ``warning:`` line per node with bad blocks of pools outside the verdict's scope."""
+    return render_table(verdict, title=title, unreachable=unreachable) + "".join(
+        line + "\n" for line in out_of_scope_warnings(verdict))
+
+
 def render_junit(verdict, suite="k8snet.calico.ipip", unreachable=()):
     """JUnit XML: one test case per node; a failure lists the node's bad routes and tunnel problems."""
     nodes = verdict.get("nodes") or []

@@ -76,3 +76,49 @@ def check_backup(value):
 
 def _problem(text):
     return {"backup": None, "problem": "%s; not a backup written by enable_ipip" % text}
+
+
+NO_BACKUP = (
+    "No backup to restore: the backup file %s (ipip_backup_file) does not exist on the controller, and no backup was "
+    "given as the variable ipip_backup. Nothing was restored. Give the file that enable_ipip wrote with "
+    "-e ipip_backup_file=PATH (by default ipip-report/pool-backup.json under the directory enable_ipip was started "
+    "in), or the backup object itself as ipip_backup, as enable_ipip published it with set_stats (in AWX: the job's "
+    "artifacts; a workflow passes it on to the next job template).")
+UNUSABLE = (
+    "The backup in %s cannot be used: %s. A backup is the JSON object enable_ipip writes (%s); give that file with "
+    "-e ipip_backup_file=PATH or the object as the variable ipip_backup. Nothing was restored.")
+WRONG_DATASTORE = "%s holds objects of datastore %s, but ipip_datastore.datastore is %s; nothing was restored."
+SAVED_SOURCE, GIVEN_SOURCE = "the backup this run saved", "the variable ipip_backup"
+
+
+def choose_backup(saved, given, backup_file, file_text, datastore):
+    """The backup a rollback restores, in this order: the one this run saved (``saved``), the variable ipip_backup
+    (``given``), the file ``backup_file`` (its text, None when it does not exist). -> ``{"backup", "source",
+    "message"}``: ``message`` says why nothing can be restored and what to give instead (None when the backup is
+    usable); ``source`` names where it came from, as the report's ``rollback.backup_from``."""
+    if saved is not None:
+        source, value = SAVED_SOURCE, saved
+    elif given is not None:
+        source, value = GIVEN_SOURCE, given
+    elif file_text is None:
+        return {"backup": None, "source": backup_file, "message": NO_BACKUP % backup_file}
+    else:
+        source, value = backup_file, file_text
+    checked = check_backup(value)
+    if checked["problem"] is not None:
+        return {"backup": None, "source": source, "message": UNUSABLE % (source, checked["problem"], BACKUP_SHAPE)}
+    if checked["backup"]["datastore"] != datastore:
+        return {"backup": None, "source": source,
+                "message": WRONG_DATASTORE % (source, checked["backup"]["datastore"], datastore)}
+    return {"backup": checked["backup"], "source": source, "message": None}
+
+
+def rollback_outcome(results, reason, source, backup_file):
+    """The report's ``rollback`` after the restore loop: what was restored ({key: changed}), why, and from where
+    (``backup_file`` only when the backup came from that file)."""
+    restored = {}
+    for result in results or []:
+        if isinstance(result, dict) and isinstance(result.get("item"), dict):
+            restored[result["item"]["restore"]["key"]] = result.get("changed") is True
+    return {"performed": True, "reason": reason, "backup_from": source,
+            "backup_file": backup_file if source == backup_file else None, "restored": restored}

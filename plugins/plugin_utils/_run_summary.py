@@ -44,9 +44,8 @@ def run_summary(hosts, verdicts, diagnosis, goal="ok", rollback=None, rollback_v
     hosts = _hosts(hosts, "hosts")
     if goal not in GOALS:
         raise RunSummaryInputError("goal: %r is not one of %s" % (goal, ", ".join(GOALS)))
-    for field, value in (("verdicts", verdicts), ("rollback_verdicts", rollback_verdicts or [])):
-        if not isinstance(value, (list, tuple)) or not all(isinstance(v, dict) and "host" in v for v in value):
-            raise RunSummaryInputError("%s: %r is not a list of host verdicts (mappings with a host)" % (field, value))
+    verdicts = _verdicts(verdicts, "verdicts")
+    rollback_verdicts = _verdicts(rollback_verdicts or [], "rollback_verdicts")
     if not isinstance(diagnosis, dict) or not isinstance(diagnosis.get("nodes"), list):
         raise RunSummaryInputError("diagnosis: %r is not a verdict (a mapping with nodes)" % (diagnosis,))
     rollback = rollback or {"performed": False}
@@ -95,6 +94,34 @@ def _restored(hosts, verdicts):
     }
 
 
+def _verdicts(value, field):
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, dict) and "host" in v for v in value):
+        raise RunSummaryInputError("%s: %r is not a list of host verdicts (mappings with a host)" % (field, value))
+    return list(value)
+
+
+def batch_failed(verdicts, max_fail_percentage):
+    """Whether a batch of verification verdicts failed beyond ``max_fail_percentage`` (0-100), as Ansible's own
+    max_fail_percentage reads it: more than that share of the batch is not ok. An empty batch never fails."""
+    verdicts = _verdicts(verdicts, "verdicts")
+    if isinstance(max_fail_percentage, bool) or not isinstance(max_fail_percentage, (int, float, str)):
+        raise RunSummaryInputError("max_fail_percentage: %r is not a number from 0 to 100" % (max_fail_percentage,))
+    try:
+        limit = float(max_fail_percentage)
+    except ValueError:
+        raise RunSummaryInputError(
+            "max_fail_percentage: %r is not a number from 0 to 100" % (max_fail_percentage,)) from None
+    if not 0 <= limit <= 100:
+        raise RunSummaryInputError("max_fail_percentage: %r is not a number from 0 to 100" % (max_fail_percentage,))
+    failed = sum(1 for v in verdicts if v.get("ok") is not True)
+    return bool(verdicts) and failed * 100 > limit * len(verdicts)
+
+
+def verification_failed(verdicts):
+    """Whether any host's verification verdict is not ok: what ipip_rollback_on_failure rolls back on."""
+    return any(v.get("ok") is not True for v in _verdicts(verdicts, "verdicts"))
+
+
 def unjudged_verdict(host, problem):
     """The verdict of a host whose routes could not be judged (unreachable, unreadable, not verified): not ok, not
     converged, no blocks, *problem* as its one problem. The same keys as a judged node's verdict."""
@@ -105,3 +132,23 @@ def unjudged_verdict(host, problem):
     return {"host": host, "node": None, "ok": False, "converged": False, "blocks": [], "blocks_ok": 0,
             "blocks_bad": 0, "first_bad": None, "blocks_bad_out_of_scope": 0, "problems_out_of_scope": [],
             "problems": [problem]}
+
+
+def host_verdict(host, read, check, verify_s):
+    """One host's verdict from its verification's last read (the node_routes_info result ``read``): ``check`` (the
+    judged verdict, ipip_verdict's result for this host alone) with ``read_at`` when the routes were read, else an
+    unjudged verdict saying why (``unreachable: `` or ``routes could not be read: `` and the connection's or
+    module's own words); with ``attempts`` (reads it took) and ``verify_s`` (seconds)."""
+    if not isinstance(read, dict):
+        raise RunSummaryInputError("read: %r is not a node_routes_info result" % (read,))
+    if "routes" in read:
+        if not isinstance(check, dict) or not isinstance(check.get("nodes"), list) or len(check["nodes"]) != 1:
+            raise RunSummaryInputError("check: %r is not the verdict of this one host" % (check,))
+        verdict = dict(check["nodes"][0], read_at=(read.get("source") or {}).get("read_at"))
+    else:
+        words = str(read.get("module_stderr") or "").strip() or read.get("msg") or "unknown error"
+        verdict = unjudged_verdict(host, ("unreachable: " if read.get("unreachable") else
+                                          "routes could not be read: ") + str(words))
+    verdict["attempts"] = read.get("attempts", 1)
+    verdict["verify_s"] = verify_s
+    return verdict

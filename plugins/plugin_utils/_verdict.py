@@ -39,6 +39,7 @@ from __future__ import annotations
 import gc
 
 from ansible_collections.k8snet.calico.plugins.module_utils._route_classify import VXLAN_DEVICE
+from ansible_collections.k8snet.calico.plugins.plugin_utils._pool_select import select_indexes
 
 try:
     import netaddr
@@ -194,7 +195,7 @@ def pool_table(pools, scope=None):
     refuses it; ippool_info names the trap ``ipip_and_vxlan``) is judged as IPIP. Every *scope* entry must name a
     pool (by name or CIDR).
     """
-    pool_list, known = [], {}
+    pool_list = []
     for pool in pools or []:
         network = _net(pool.get("cidr"), "pools[].cidr")
         modes = []
@@ -205,7 +206,6 @@ def pool_table(pools, scope=None):
                     pool.get("cidr"), field, mode, ", ".join(IPIP_MODES)))
             modes.append(mode)
         name = pool.get("name") or str(network.cidr)
-        known[name] = known[str(network.cidr)] = known[str(pool["cidr"])] = name
         pool_list.append([network, name, modes[0], modes[1] if modes[0] == "Never" else "Never"])
     if scope is None:
         chosen = None
@@ -215,19 +215,11 @@ def pool_table(pools, scope=None):
         if not scope:  # judging no pool would pass every node: refuse rather than say ok
             raise VerdictInputError("scope: [] names no pool; give pool names or CIDRs, or leave scope out to "
                                     "judge every pool")
-        chosen = set()
-        for item in scope:
-            name = known.get(str(item))
-            if name is None and "/" in str(item):
-                try:
-                    name = known.get(str(netaddr.IPNetwork(str(item)).cidr))
-                except (netaddr.AddrFormatError, ValueError):
-                    name = None
-            if name is None:
-                raise VerdictInputError("scope: %r is neither the name nor the CIDR of a pool; the pools are %s" % (
-                    item, ", ".join("%s (%s)" % (e[1], e[0].cidr) for e in pool_list) or "none"))
-            chosen.add(name)
-    return [tuple(entry + [chosen is None or entry[1] in chosen]) for entry in pool_list]
+        chosen, missing = select_indexes(pools, scope)
+        if missing:
+            raise VerdictInputError("scope: %r is neither the name nor the CIDR of a pool; the pools are %s" % (
+                missing[0], ", ".join("%s (%s)" % (e[1], e[0].cidr) for e in pool_list) or "none"))
+    return [tuple(entry + [chosen is None or index in chosen]) for index, entry in enumerate(pool_list)]
 
 
 def _node_record(name, address):

@@ -17,7 +17,12 @@ import pytest
 from ansible_collections.k8snet.calico.plugins.module_utils._datastore import ConflictError
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_ops import ensure, restore
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_plan import PlanError
-from ansible_collections.k8snet.calico.plugins.plugin_utils._rollback import check_backup, rollback_plan
+from ansible_collections.k8snet.calico.plugins.plugin_utils._rollback import (
+    check_backup,
+    choose_backup,
+    rollback_outcome,
+    rollback_plan,
+)
 from ansible_collections.k8snet.calico.tests.unit.calico_fixtures import load
 from ansible_collections.k8snet.calico.tests.unit.memory_datastore import MemoryDatastore
 
@@ -194,3 +199,43 @@ def test_a_backup_that_cannot_be_used_names_the_field(value, words):
     checked = check_backup(value)
     assert checked["backup"] is None
     assert words in checked["problem"] and checked["problem"].endswith("not a backup written by enable_ipip")
+
+
+BACKUP = {"datastore": "etcdv3", "saved_at": "2026-12-07T00:00:00+00:00",
+          "restore": [{"restore": {"key": "/calico/resources/v3/projectcalico.org/ippools/p", "value": "{}"},
+                       "expected_revision": 7}]}
+
+
+@pytest.mark.parametrize("saved, given, file_text, source", [
+    (BACKUP, {"not": "used"}, "not used", "the backup this run saved"),
+    (None, BACKUP, "not used", "the variable ipip_backup"),
+    (None, None, json.dumps(BACKUP), "/r/pool-backup.json"),
+])
+def test_the_backup_is_chosen_in_order(saved, given, file_text, source):
+    chosen = choose_backup(saved, given, "/r/pool-backup.json", file_text, "etcdv3")
+    assert chosen == {"backup": BACKUP, "source": source, "message": None}
+
+
+@pytest.mark.parametrize("saved, given, file_text, datastore, message", [
+    (None, None, None, "etcdv3", "No backup to restore: the backup file /r/pool-backup.json (ipip_backup_file) does "
+                                 "not exist on the controller"),
+    (None, None, "{not json", "etcdv3", "The backup in /r/pool-backup.json cannot be used: it is not valid JSON"),
+    (None, {"datastore": "etcdv3", "restore": []}, None, "etcdv3",
+     "The backup in the variable ipip_backup cannot be used: restore: [] is not a non-empty list"),
+    (BACKUP, None, None, "kubernetes", "the backup this run saved holds objects of datastore etcdv3, but "
+                                       "ipip_datastore.datastore is kubernetes; nothing was restored."),
+])
+def test_an_unusable_backup_says_why_and_what_to_give(saved, given, file_text, datastore, message):
+    chosen = choose_backup(saved, given, "/r/pool-backup.json", file_text, datastore)
+    assert chosen["backup"] is None and chosen["message"].startswith(message)
+    assert "restored" in chosen["message"]
+
+
+def test_the_rollback_outcome_names_what_was_restored_and_the_file_only_when_it_was_used():
+    results = [{"item": BACKUP["restore"][0], "changed": True}]
+    from_file = rollback_outcome(results, "requested", "/r/pool-backup.json", "/r/pool-backup.json")
+    assert from_file == {"performed": True, "reason": "requested", "backup_from": "/r/pool-backup.json",
+                         "backup_file": "/r/pool-backup.json",
+                         "restored": {"/calico/resources/v3/projectcalico.org/ippools/p": True}}
+    saved = rollback_outcome(results, "verification_failed", "the backup this run saved", "/r/pool-backup.json")
+    assert saved["backup_file"] is None and saved["reason"] == "verification_failed"

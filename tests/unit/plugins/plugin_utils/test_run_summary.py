@@ -110,3 +110,66 @@ def test_unjudged_verdict_has_a_judged_verdicts_keys_and_is_never_ok():
     assert set(out) <= set(judged) | {"node"}
     with pytest.raises(AnsibleFilterError, match="problem: '' is not a text"):
         ipip_unjudged_verdict("node9", "")
+
+
+def _batch(*oks):
+    return [{"host": "node%d" % i, "ok": ok} for i, ok in enumerate(oks)]
+
+
+@pytest.mark.parametrize("oks, percentage, failed", [
+    ((True, False), 100, False), ((True, False), 50, False), ((True, False), 49, True),
+    ((True, True), 0, False), ((True, False), 0, True), ((True, False), "0", True),
+    ((), 0, False),                               # an empty batch never fails
+    ((True, None), 0, True),                      # only ok: true is ok
+])
+def test_batch_failed_as_ansible_reads_max_fail_percentage(oks, percentage, failed):
+    from ansible_collections.k8snet.calico.plugins.filter.ipip_batch_failed import ipip_batch_failed
+    assert ipip_batch_failed(_batch(*oks), percentage) is failed
+
+
+@pytest.mark.parametrize("percentage", [-1, 101, "half", None, True, float("nan")])
+def test_batch_failed_names_a_bad_percentage(percentage):
+    from ansible_collections.k8snet.calico.plugins.filter.ipip_batch_failed import ipip_batch_failed
+    with pytest.raises(AnsibleFilterError, match="ipip_batch_failed: max_fail_percentage: "):
+        ipip_batch_failed(_batch(True), percentage)
+
+
+def test_verification_failed_when_any_verdict_is_not_ok():
+    from ansible_collections.k8snet.calico.plugins.filter.ipip_verification_failed import ipip_verification_failed
+    assert ipip_verification_failed(_batch(True, True)) is False
+    assert ipip_verification_failed(_batch(True, False)) is True
+    assert ipip_verification_failed([]) is False
+    with pytest.raises(AnsibleFilterError, match="ipip_verification_failed: verdicts: "):
+        ipip_verification_failed([{"ok": True}])
+
+
+def test_host_verdict_from_a_read_that_worked():
+    from ansible_collections.k8snet.calico.plugins.filter.ipip_host_verdict import ipip_host_verdict
+    check = {"nodes": [{"host": "node1", "ok": True, "converged": True, "problems": []}]}
+    read = {"routes": [], "source": {"read_at": "2026-12-07T12:00:00Z"}, "attempts": 3}
+    out = ipip_host_verdict(read, host="node1", check=check, verify_s=4.2)
+    assert out == {"host": "node1", "ok": True, "converged": True, "problems": [], "read_at": "2026-12-07T12:00:00Z",
+                   "attempts": 3, "verify_s": 4.2}
+    assert "read_at" not in check["nodes"][0]  # the input is not changed
+
+
+@pytest.mark.parametrize("read, problem", [
+    ({"unreachable": True, "msg": "Failed to connect", "module_stderr": "Error: no container with name k8snet-node3\n"},
+     "unreachable: Error: no container with name k8snet-node3"),   # the connection's own words first
+    ({"unreachable": True, "msg": "Failed to connect"}, "unreachable: Failed to connect"),
+    ({"failed": True, "msg": "ip: command not found"}, "routes could not be read: ip: command not found"),
+    ({"failed": True}, "routes could not be read: unknown error"),
+])
+def test_host_verdict_from_a_read_that_failed_is_never_ok(read, problem):
+    from ansible_collections.k8snet.calico.plugins.filter.ipip_host_verdict import ipip_host_verdict
+    out = ipip_host_verdict(read, host="node3", check=None, verify_s=1.0)
+    assert out["ok"] is False and out["converged"] is False and out["problems"] == [problem]
+    assert out["attempts"] == 1 and out["blocks"] == []
+
+
+def test_host_verdict_names_bad_input():
+    from ansible_collections.k8snet.calico.plugins.filter.ipip_host_verdict import ipip_host_verdict
+    with pytest.raises(AnsibleFilterError, match="ipip_host_verdict: read: "):
+        ipip_host_verdict("x", host="n")
+    with pytest.raises(AnsibleFilterError, match="ipip_host_verdict: check: "):
+        ipip_host_verdict({"routes": []}, host="n", check={"nodes": []})

@@ -19,8 +19,7 @@ venv:
 	@$(ROOT)/tests/tools/venv.sh >/dev/null
 
 collection: venv
-	@mkdir -p $(COLLECTIONS)/ansible_collections/k8snet
-	@ln -sfn $(ROOT) $(COLLECTIONS)/ansible_collections/k8snet/calico
+	@$(ROOT)/tests/tools/collection-link.sh >/dev/null
 
 units: collection
 	cd $(ROOT) && python -m pytest -q tests/unit

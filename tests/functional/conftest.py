@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.k8snet.calico.tests.unit.module_args import patch_module_args
+from ansible_collections.k8snet.calico.tests.unit.module_args import run_main
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "unit" / "fixtures" / "calico"
@@ -317,22 +317,7 @@ def etcd_auth(tmp_path_factory):
 
 def run_module(module, args, check=False, diff=False, capsys=None):
     """Run a module's main() in this process, as Ansible would hand it its arguments. Returns the result dict."""
-    import importlib
-
-    mod = importlib.import_module("ansible_collections.k8snet.calico.plugins.modules.%s" % module)
-    full = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
-    # Warnings are process-global in module_utils: one run's must not show up in the next run's result.
-    from ansible.module_utils.common import warnings as module_warnings
-
-    module_warnings._global_warnings.clear()  # pylint: disable=protected-access
-    module_warnings._global_deprecations.clear()  # pylint: disable=protected-access
-    with patch_module_args(full):
-        try:
-            mod.main()
-        except SystemExit:
-            pass
-    out = capsys.readouterr().out
-    return json.loads(out.strip().splitlines()[-1])
+    return run_main(module, args, capsys, check=check, diff=diff)[0]
 
 
 def run_ansible(module, args, check=False, diff=False, env=None, verbosity=0):

@@ -20,12 +20,10 @@ value; where the issue's list names a category they cover, this table uses other
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import re
 import sys
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -35,7 +33,7 @@ from _reliability_env import Cluster, can_make_namespaces, etcd_dump, run_playbo
 from conftest import FIXTURES, POOLS, free_port, run_ansible, seed
 from k8s_standin import KubeAPIStandIn
 
-from ansible_collections.k8snet.calico.tests.unit.module_args import patch_module_args
+from ansible_collections.k8snet.calico.tests.unit.module_args import run_main
 
 TOKEN = "reliability-standin-token-5f1e"
 CRD = ("crd.projectcalico.org", "v1")
@@ -351,22 +349,6 @@ def datastore_state(env, case):
 
 # -- running a module ------------------------------------------------------------------------------------------------
 
-def run_inprocess(module, args, capsys):
-    """main() in this process; an exception escaping it is a traceback the user would see."""
-    mod = importlib.import_module("ansible_collections.k8snet.calico.plugins.modules.%s" % module)
-    capsys.readouterr()
-    with patch_module_args(dict(args, _ansible_check_mode=False, _ansible_diff=False)):
-        try:
-            mod.main()
-        except SystemExit:
-            pass
-        except Exception:  # noqa: BLE001 - exactly what the matrix must never see
-            return {"msg": "", "escaped": traceback.format_exc()}, traceback.format_exc()
-    out = capsys.readouterr().out
-    result = json.loads(out.strip().splitlines()[-1])
-    return result, out
-
-
 def module_args(case, env):
     args = substitute(dict(case.args), env)
     if case.backend in ("etcdv3", "etcdv2"):
@@ -405,7 +387,7 @@ def test_module_bad_input(case, etcd, kube, tmp_path, capsys):
     if case.via == "ansible":
         result, output = run_ansible(case.target, args)
     else:
-        result, output = run_inprocess(case.target, args, capsys)
+        result, output = run_main(case.target, args, capsys)
 
     assert "escaped" not in result, "an exception escaped the module:\n%s" % result.get("escaped")
     assert result.get("failed") is True, result

@@ -12,24 +12,7 @@ export PATH="$venv/bin:$PATH"
 
 # Offline stand-in for the get-pip.py that ansible-test would download for its per-test venvs:
 # it installs pip from the interpreter's own ensurepip, then the pinned packages from PyPI.
-pip_version=$(python - <<'PY'
-import re, inspect
-from ansible_test._internal import python_requirements as pr
-m = re.search(r"pip='([0-9.]+)'", inspect.getsource(pr.get_venv_packages))
-print(m.group(1) if m else "")
-PY
-)
-if [ -n "$pip_version" ]; then
-  stub=$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py
-  mkdir -p "$(dirname "$stub")"
-  cat > "$stub" <<'PY'
-import subprocess
-import sys
-args = [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
-subprocess.check_call([sys.executable, "-m", "ensurepip", "--default-pip"])
-subprocess.check_call([sys.executable, "-m", "pip", "install", "--upgrade"] + args)
-PY
-fi
+python "$root/tests/tools/ansible_test_pip_stub.py"
 
 ns=$(awk '/^namespace:/{print $2}' "$root/galaxy.yml")
 name=$(awk '/^name:/{print $2}' "$root/galaxy.yml")

@@ -8,9 +8,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 venv=$("$root/tests/tools/venv.sh")
 export PATH="$venv/bin:$PATH"
-export ANSIBLE_COLLECTIONS_PATH="$root/.ansible/collections"
-mkdir -p "$ANSIBLE_COLLECTIONS_PATH/ansible_collections/k8snet"
-ln -sfn "$root" "$ANSIBLE_COLLECTIONS_PATH/ansible_collections/k8snet/calico"
+ANSIBLE_COLLECTIONS_PATH=$("$root/tests/tools/collection-link.sh")
+export ANSIBLE_COLLECTIONS_PATH
 "$root/tests/tools/system-deps.sh" lab
 cd "$root"
 scenarios=("$@")

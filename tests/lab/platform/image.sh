@@ -18,39 +18,7 @@ read -r -a pm <<<"$(lab_host_podman_flags)"
 if [ "${1:-}" != --force ] && podman "${pm[@]}" image exists "$image"; then exit 0; fi
 
 # The Debian mirror this machine's apt uses (never a hard-coded host).
-mirror() {
-  /usr/bin/python3 - "$SUITE" <<'EOF'
-import glob, re, sys
-suite = sys.argv[1]
-found = []
-def add(uris, suites, comps):
-    if "main" in comps and suite in suites:
-        found.extend(uris)
-for path in ["/etc/apt/sources.list"] + sorted(glob.glob("/etc/apt/sources.list.d/*.list")):
-    try:
-        lines = open(path).read().splitlines()
-    except OSError:
-        continue
-    for line in lines:
-        line = re.sub(r"#.*", "", line).strip()
-        m = re.match(r"deb\s+(\[[^\]]*\]\s+)?(\S+)\s+(\S+)\s+(.*)", line)
-        if m:
-            add([m.group(2)], [m.group(3)], m.group(4).split())
-for path in sorted(glob.glob("/etc/apt/sources.list.d/*.sources")):
-    for stanza in re.split(r"\n\s*\n", open(path).read()):
-        fields = {}
-        for line in stanza.splitlines():
-            if line.startswith("#") or ":" not in line or line[0].isspace():
-                continue
-            key, value = line.split(":", 1)
-            fields[key.strip().lower()] = value.split()
-        if "deb" in fields.get("types", []):
-            add(fields.get("uris", []), fields.get("suites", []), fields.get("components", []))
-if not found:
-    sys.exit("no apt source for suite %s/main in /etc/apt/sources.list*" % suite)
-print(found[0])
-EOF
-}
+mirror() { /usr/bin/python3 "$LAB_PLATFORM_DIR/labhost_util.py" apt-mirror "$SUITE"; }
 
 work=$LAB_HOME/tmp/image-build.$$
 trap 'rm -rf "$work"' EXIT

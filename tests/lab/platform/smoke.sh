@@ -91,11 +91,8 @@ if grep -q 'proto IPIP' <<<"$out" && grep -q "${POD[$A]} > ${POD[$B]}: ICMP echo
 t=$SECONDS
 ANSIBLE=$LAB_REPO_DIR/.venv/bin/ansible
 [ -x "$ANSIBLE" ] || ANSIBLE=ansible
-/usr/bin/python3 - "$work/inventory.json" "$A" "$("$LABHOST" ansible-vars)" <<'EOF'
-import json, sys
-path, host, hostvars = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-json.dump({"all": {"hosts": {host: hostvars}}}, open(path, "w"), indent=2)
-EOF
+/usr/bin/python3 "$(dirname "$LABHOST")/labhost_util.py" inventory "$work/inventory.json" "$A" \
+  "$("$LABHOST" ansible-vars)"
 run_ansible() { ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_NOCOLOR=1 "$ANSIBLE" -i "$work/inventory.json" "$A" "$@"; }
 if run_ansible -m ansible.builtin.ping >"$work/ping.txt" 2>&1 && grep -q '"ping": "pong"' "$work/ping.txt"; then
   ok "ansible ping from the host via containers.podman.podman ($((SECONDS - t)) s)"; head -1 "$work/ping.txt" | sed 's/^/  /'

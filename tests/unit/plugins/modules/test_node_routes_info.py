@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from ansible_collections.k8snet.calico.plugins.modules import node_routes_info
 from ansible_collections.k8snet.calico.tests.unit.iproute_fixtures import capture
-from ansible_collections.k8snet.calico.tests.unit.module_args import patch_module_args
+from ansible_collections.k8snet.calico.tests.unit.module_args import run_main
 
 
 def run(capsys, **args):
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            node_routes_info.main()
-    return json.loads(capsys.readouterr().out)
+    return run_main("node_routes_info", args, capsys)[0]
 
 
 def test_offline_seed_before(capsys):

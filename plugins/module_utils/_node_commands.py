@@ -3,11 +3,14 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 #
 # PRIVATE: not part of the collection's public API; may change at any time.
-"""Run iproute2 on the node: the only I/O of node_routes_info, kept apart from parsing."""
+"""Run iproute2 and read the DMI strings on the node: the only I/O of node_routes_info, kept apart from parsing."""
 
 from __future__ import annotations
 
+import os
+
 from ansible_collections.k8snet.calico.plugins.module_utils._iproute_parse import detect_format
+from ansible_collections.k8snet.calico.plugins.module_utils._platform import DMI_FIELDS
 
 # Each table is asked for as JSON first; iproute2 without JSON (CentOS 7's 3.10) rejects -j, and some 4.x versions
 # accept -j but print text for routes: both fall back to (or are detected as) text.
@@ -31,3 +34,16 @@ def read_node_tables(module):
     """Return the node's route table and link/address table as iproute2 printed them."""
     ip = module.get_bin_path("ip", required=True)
     return dict(mode="live", routes=_run_ip(module, ip, ROUTES_ARGS), links=_run_ip(module, ip, ADDRESSES_ARGS))
+
+
+def read_dmi(root="/sys/class/dmi/id"):
+    """The node's DMI strings that tell its platform ({field: text or None}); None each where unreadable (no DMI in
+    a container or on some ARM boards)."""
+    values = {}
+    for field in DMI_FIELDS:
+        try:
+            with open(os.path.join(root, field), "rb") as handle:
+                values[field] = handle.read(256).decode("utf-8", "replace")
+        except OSError:
+            values[field] = None
+    return values

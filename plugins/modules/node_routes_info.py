@@ -215,6 +215,15 @@ workloads:
   type: list
   elements: dict
   sample: [{name: cali1a2b3c4d5e6, mtu: 1500}]
+platform:
+  description:
+    - The node's platform from its DMI strings (C(/sys/class/dmi/id)), read live in the same call; null for pasted
+      captures. C(cloud) is V(azure) on Azure (told by the chassis asset tag Azure sets, as cloud-init does), else
+      null; Azure does not carry IP-in-IP, so the C(ipip) role refuses IPIP there and says to use VXLAN.
+  returned: always
+  type: dict
+  sample: {sys_vendor: Microsoft Corporation, product_name: Virtual Machine,
+           chassis_asset_tag: 7783-7084-3265-9085-8269-3286-77, cloud: azure}
 source:
   description:
     - Where each table came from and in which form (V(json) or V(text)); V(none) when not given.
@@ -234,7 +243,8 @@ from ansible_collections.k8snet.calico.plugins.module_utils._iproute_parse impor
     parse_links,
     parse_routes,
 )
-from ansible_collections.k8snet.calico.plugins.module_utils._node_commands import read_node_tables
+from ansible_collections.k8snet.calico.plugins.module_utils._node_commands import read_dmi, read_node_tables
+from ansible_collections.k8snet.calico.plugins.module_utils._platform import describe_platform
 from ansible_collections.k8snet.calico.plugins.module_utils._route_classify import (
     PoolError,
     describe_node,
@@ -255,7 +265,7 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    read_at = None
+    read_at = platform = None
     try:
         pools = parse_pools(params["pools"])
         if params["routes"] is not None:
@@ -267,6 +277,7 @@ def main():
         else:
             captures = read_node_tables(module)
             read_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+            platform = describe_platform(read_dmi())
         routes, routes_format = parse_routes(captures["routes"])
         links, links_format = (None, "none")
         if captures["links"] is not None:
@@ -281,7 +292,7 @@ def main():
 
     module.exit_json(changed=False,
                      source=dict(mode=captures["mode"], routes=routes_format, links=links_format, read_at=read_at),
-                     **node)
+                     platform=platform, **node)
 
 
 if __name__ == "__main__":

@@ -107,7 +107,8 @@ def probe_verdict(verdict, addresses, outcomes):
         reach, full, over = _parse_line(outcomes[index] if index < len(outcomes) else "")
         probe[address] = reach
         if reach != PROBE_OK:
-            problems.append("no reply through the tunnel from %s (IP protocol 4 blocked?)" % address)
+            problems.append("no reply through the tunnel from %s (IP protocol 4 blocked? allow it between the nodes, "
+                            "or use VXLAN where it cannot pass)" % address)
             continue
         if tunnel_mtu is None:
             continue

@@ -18,7 +18,8 @@ def test_small_pings_only_without_a_tunnel_mtu():
     out = ipip_probe_verdict(BASE, ADDRESSES, ["mtu -", "ok - -", "silent - -"])
     assert out["probe"] == {"192.168.169.192": "ok", "192.168.80.0": "no reply"}
     assert out["ok"] is False and out["problems"] == [
-        "no reply through the tunnel from 192.168.80.0 (IP protocol 4 blocked?)"]
+        "no reply through the tunnel from 192.168.80.0 (IP protocol 4 blocked? allow it between the nodes, or use "
+        "VXLAN where it cannot pass)"]
     assert "probe_mtu" not in out
     assert BASE["ok"] is True  # the input is not changed
     assert ipip_probe_verdict(BASE, ADDRESSES[:1], ["mtu -", "ok - -"])["ok"] is True

@@ -64,6 +64,11 @@ options:
   backup_file:
     description: The backup file this run saved, or null when it saved none.
     type: str
+  encapsulation:
+    description: The encapsulation the run turned on (the role's C(ipip_encapsulation)).
+    type: str
+    choices: [IPIP, VXLAN]
+    default: IPIP
 """
 
 EXAMPLES = r"""
@@ -108,11 +113,11 @@ from ansible_collections.k8snet.calico.plugins.plugin_utils._run_summary import 
 
 
 def ipip_run_report(verdicts, hosts, diagnosis, calico, changes, mode, datastore, check_mode=False, rollback=None,
-                    rollback_verdicts=None, report_dir=".", backup_file=None):
+                    rollback_verdicts=None, report_dir=".", backup_file=None, encapsulation="IPIP"):
     try:
         return _unsafe(run_report(verdicts, hosts, diagnosis, calico, changes, mode, datastore,
                                    check_mode=check_mode, rollback=rollback, rollback_verdicts=rollback_verdicts,
-                                   report_dir=report_dir, backup_file=backup_file))
+                                   report_dir=report_dir, backup_file=backup_file, encapsulation=encapsulation))
     except RunSummaryInputError as e:
         raise AnsibleFilterError("ipip_run_report: %s" % e)
 

@@ -103,6 +103,7 @@ def node_view(routes, links, tunnel_device):
         "uplink": uplink,
         "uplink_mtu": uplink_mtu,
         "tunnel": tunnel_state(links, tunnel_device),
+        "vxlan": tunnel_state(links, VXLAN_DEVICE),
         "workloads": workload_interfaces(links),
     }
 

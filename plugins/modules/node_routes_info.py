@@ -196,6 +196,13 @@ default_gateways:
   returned: always
   type: list
   elements: str
+vxlan:
+  description:
+    - Felix's VXLAN device (C(vxlan.calico)) as the node has it, with the keys of RV(tunnel); RV(vxlan.exists) is
+      null when only routes were given offline.
+  returned: always
+  type: dict
+  sample: {name: vxlan.calico, exists: true, kind: vxlan, up: true, mtu: 1450, addresses: [192.168.70.1/32]}
 uplink:
   description: The default route's device, or null.
   returned: always

@@ -37,7 +37,7 @@ def _changes(changes):
 
 
 def run_report(verdicts, hosts, diagnosis, calico, changes, mode, datastore, check_mode=False, rollback=None,
-               rollback_verdicts=None, report_dir=".", backup_file=None, generated_at=None):
+               rollback_verdicts=None, report_dir=".", backup_file=None, generated_at=None, encapsulation="IPIP"):
     """Everything the report phase writes and shows.
 
     Returns ``report`` (report.json's object), ``files`` ([{name, content}] for report.json, report.xml and
@@ -53,6 +53,7 @@ def run_report(verdicts, hosts, diagnosis, calico, changes, mode, datastore, che
         "generated_at": generated_at or datetime.now(timezone.utc).isoformat(),
         "check_mode": check_mode is True,
         "mode": None if outcome["rollback"].get("performed") else mode,
+        "encapsulation": encapsulation,
         "datastore": datastore,
         "pools_before": calico["pools"],
         "pools_changed": pools_changed,
@@ -66,7 +67,9 @@ def run_report(verdicts, hosts, diagnosis, calico, changes, mode, datastore, che
                                                                           len(diagnosis["nodes"])))
     if report["verification"]:
         text += "\n\n" + render_table_with_warnings(report["verification"], unreachable=report["unreachable"],
-                                      title="After (%s): %s" % (report["mode"] or "pools restored", report["result"]))
+                                      title="After (%s): %s" % (
+                                          "%s %s" % (encapsulation, report["mode"]) if report["mode"] else
+                                          "pools restored", report["result"]))
     paths = dict((name, "%s/%s" % (report_dir, name)) for name in FILES)
     failure = ""
     if report["result"] != "ok":

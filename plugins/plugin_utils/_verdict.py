@@ -48,9 +48,11 @@ except ImportError:  # reported by the filter as a missing requirement
 
 CAUSES = ("ok", "via_gateway", "missing", "wrong_next_hop", "wrong_device", "not_onlink", "linkdown", "stale")
 IPIP_MODES = ("Always", "CrossSubnet", "Never")
-# The smallest MTU a tunnel may sanely have (IPv4 minimum reassembly size) and IPIP's header overhead.
+# The smallest MTU a tunnel may sanely have (IPv4 minimum reassembly size) and each encapsulation's overhead over
+# IPv4 (Calico's docs, networking/configuring/mtu: IPIP 20, VXLAN 50).
 MIN_TUNNEL_MTU = 576
 IPIP_OVERHEAD = 20
+VXLAN_OVERHEAD = 50
 
 
 class VerdictInputError(ValueError):
@@ -320,18 +322,48 @@ def judge_tunnel(facts, local, ipip_expected, tunnel_device, datastore_tunnel_ad
     return problems
 
 
-def workload_mtu_warnings(facts, ipip_expected):
+def judge_vxlan(facts, local, vxlan_expected):
+    """Problems with Felix's VXLAN device (empty when fine or when no VXLAN is expected): it exists, is of kind
+    vxlan, is up, holds a /32 VTEP address from the node's own blocks, and its MTU leaves room for VXLAN's 50
+    bytes (felix/dataplane/linux/vxlan_mgr.go)."""
+    device = facts.get("vxlan") or {}
+    if not vxlan_expected or device.get("exists") is None:
+        return []
+    if not device.get("exists"):
+        return ["%s does not exist" % VXLAN_DEVICE]
+    problems = []
+    if device.get("kind") != "vxlan":
+        problems.append("%s is of kind %s, not vxlan" % (VXLAN_DEVICE, device.get("kind")))
+    if not device.get("up"):
+        problems.append("%s is down" % VXLAN_DEVICE)
+    addresses = [a for a in device.get("addresses") or [] if a.endswith("/32")]
+    if not addresses:
+        problems.append("%s has no /32 VTEP address" % VXLAN_DEVICE)
+    elif local["blocks"] and not any(_ip(a, "VTEP address") in block for a in addresses for block in local["blocks"]):
+        problems.append("%s address %s is not from the node's own block(s) %s" % (
+            VXLAN_DEVICE, ", ".join(addresses), ", ".join(str(b) for b in local["blocks"])))
+    mtu, uplink_mtu = device.get("mtu"), facts.get("uplink_mtu")
+    if mtu is not None and (mtu < MIN_TUNNEL_MTU or (uplink_mtu and mtu > uplink_mtu - VXLAN_OVERHEAD)):
+        problems.append("%s MTU %s is not within %d..%s (uplink MTU %s - %d)" % (
+            VXLAN_DEVICE, mtu, MIN_TUNNEL_MTU, (uplink_mtu - VXLAN_OVERHEAD) if uplink_mtu else "?", uplink_mtu,
+            VXLAN_OVERHEAD))
+    return problems
+
+
+def workload_mtu_warnings(facts, ipip_expected, vxlan_expected=False):
     """``workload_mtu_above_tunnel`` when pods' interfaces have an MTU above the tunnel's: small packets pass, full
     ones with DF set are dropped where PMTU discovery is filtered. The tunnel's MTU is the device's, or before the
     change (no tunl0 yet) the uplink's minus the IPIP header (Calico's default, see
     https://docs.tigera.io/calico/latest/networking/configuring/mtu). A warning: it does not change ok."""
     workloads = facts.get("workloads")
-    if not ipip_expected or not isinstance(workloads, list):
+    if not (ipip_expected or vxlan_expected) or not isinstance(workloads, list):
         return []
-    tunnel = facts.get("tunnel") or {}
+    # VXLAN where it is the only encapsulation the node's blocks use, else IPIP
+    tunnel = (facts.get("vxlan") if vxlan_expected and not ipip_expected else facts.get("tunnel")) or {}
+    overhead = VXLAN_OVERHEAD if vxlan_expected and not ipip_expected else IPIP_OVERHEAD
     tunnel_mtu = tunnel.get("mtu") if tunnel.get("exists") else None
     if tunnel_mtu is None and isinstance(facts.get("uplink_mtu"), int):
-        tunnel_mtu = facts["uplink_mtu"] - IPIP_OVERHEAD
+        tunnel_mtu = facts["uplink_mtu"] - overhead
     if not isinstance(tunnel_mtu, int):
         return []
     above = [w for w in workloads if isinstance(w, dict) and isinstance(w.get("mtu"), int) and w["mtu"] > tunnel_mtu]
@@ -438,7 +470,7 @@ def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel
         blocks, bad, bad_out = [], [], []
         add = blocks.append
         converged_all = True
-        ipip_expected = ipip_expected_out = False
+        ipip_expected = ipip_expected_out = vxlan_expected = vxlan_expected_out = False
         local_name, local_first, local_last = local["name"], local["net_first"], local["net_last"]
         uplink = facts.get("uplink")
         for (block, owner_name, owner, owner_ip, owner_int, block_mode, block_vxlan, encap_kind, encap_mode, want_gw,
@@ -451,6 +483,11 @@ def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel
                     ipip_expected = True
                 else:
                     ipip_expected_out = True
+            elif block_vxlan != "Never":
+                if in_scope:
+                    vxlan_expected = True
+                else:
+                    vxlan_expected_out = True
             # expected_route(), inlined
             same_subnet = local_first <= owner_int <= local_last
             tunnel = encap_mode == "Always" or (encap_mode == "CrossSubnet" and not same_subnet)
@@ -530,9 +567,11 @@ def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel
             causes[entry["cause"]] += 1
         conflicts = layout_problems.get(local["name"], [])
         problems = conflicts + judge_tunnel(facts, local, ipip_expected, tunnel_device,
-                                            tunnel_addresses.get(local["name"]))
-        problems_out = [] if ipip_expected else judge_tunnel(facts, local, ipip_expected_out, tunnel_device,
-                                                             tunnel_addresses.get(local["name"]))
+                                            tunnel_addresses.get(local["name"])) + judge_vxlan(facts, local,
+                                                                                                vxlan_expected)
+        problems_out = ([] if ipip_expected else judge_tunnel(facts, local, ipip_expected_out, tunnel_device,
+                                                              tunnel_addresses.get(local["name"])))
+        problems_out += [] if vxlan_expected else judge_vxlan(facts, local, vxlan_expected_out)
         results.append({
             "host": host, "node": local["name"], "address": local["ip"], "subnet": local["network"],
             "ok": not bad and not problems, "problems": problems,
@@ -541,7 +580,8 @@ def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel
             "blocks_bad": len(bad), "first_bad": bad[0] if bad else None,
             "blocks_bad_out_of_scope": len(bad_out), "problems_out_of_scope": problems_out,
             "warnings": workload_mtu_warnings(facts, ipip_expected or ipip_expected_out or (
-                planned_ipip_mode is not None and _tunnels_when_planned(planned_ipip_mode, remote, local))),
+                planned_ipip_mode is not None and _tunnels_when_planned(planned_ipip_mode, remote, local)),
+                vxlan_expected or vxlan_expected_out),
         })
     layout_nodes = []
     for n in sorted(nodes.values(), key=lambda n: n["name"]):

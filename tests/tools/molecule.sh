@@ -13,7 +13,7 @@ export ANSIBLE_COLLECTIONS_PATH
 "$root/tests/tools/system-deps.sh" lab
 cd "$root"
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(seed crosssubnet rollback faults)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(seed crosssubnet vxlan rollback faults)
 # A scenario that fails stops the run: its own destroy keeps the lab host, so stop it here (by its pid file).
 trap '"$root/tests/lab/platform/labhost" status >/dev/null 2>&1 && "$root/tests/lab/platform/labhost" down' EXIT
 total=$(date +%s)

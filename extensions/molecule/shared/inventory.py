@@ -17,6 +17,7 @@ SCENARIOS = {
     "crosssubnet": ("crosssubnet", "v3", "CrossSubnet"),
     "rollback": ("seed", "v3", "Always"),               # enable, then restore the exact previous pool
     "faults": ("crosssubnet", "v3", "Always"),          # etcd, BIRD, tunl0, router and node faults
+    "vxlan": ("crosssubnet", "v3", "CrossSubnet"),      # VXLAN instead of IPIP (ipip_encapsulation: VXLAN)
 }
 TOPOLOGY_NODES = {"seed": ["node1", "node2"], "crosssubnet": ["node1", "node2", "node3"]}
 # A second IPv4 pool some scenarios add (tests/lab/datastore/<flavour>/<file>.kv, `lab.sh up --extra <file>`): one
@@ -94,6 +95,7 @@ def main():
             # the collection's role and playbooks, as a user would run them: the pool modules run on the
             # controller (the default ipip_datastore_host), against the lab's etcd through the relay
             "ipip_mode": ipip_mode,
+            "ipip_encapsulation": "VXLAN" if scenario == "vxlan" else "IPIP",
             "ipip_datastore": {"datastore": "etcdv3" if flavour == "v3" else "etcdv2",
                                "etcd_endpoints": [datastore_url]},
             "ipip_report_dir": os.path.join(reports, "enable"),

@@ -9,7 +9,7 @@ say() { echo "vm-guest: $*"; }
 say "kernel $(uname -r), up $(cut -d' ' -f1 /proc/uptime) s"
 
 # The kernel features the lab uses; ipip is why this VM exists.
-for m in ipip veth overlay; do modprobe "$m"; done
+for m in ipip vxlan veth overlay; do modprobe "$m"; done
 
 # The VM's only link to the host: QEMU user networking (restrict=on: the guest cannot reach any network).
 # Address only, no default route: the API port is forwarded to it from the host's 127.0.0.1.

@@ -234,6 +234,7 @@ up() {
   local start=$SECONDS n
   # A kernel with the ipip module gives every namespace a fallback tunl0; calico-node would load it too.
   modprobe ipip 2>/dev/null || true
+  modprobe vxlan 2>/dev/null || true
   build_router
   for n in $NODES; do build_node "$n"; done
   new_netns etcd

@@ -428,3 +428,54 @@ def test_the_planned_crosssubnet_warns_only_nodes_with_peers_in_other_subnets():
     assert [w["name"] for w in always["warnings"]] == ["workload_mtu_above_tunnel"]
     with pytest.raises(AnsibleFilterError, match="planned_ipip_mode: 'Never' is not one of Always, CrossSubnet"):
         ipip_verdict(hosts, nodes=same_subnet, affinities=affinities, pools=NEVER, planned_ipip_mode="Never")
+
+
+# VXLAN Always as Felix programs it, captured with a real vxlan.calico (capture.sh: vxlan-always), node1's view.
+VXLAN_POOLS = [{"name": "default-ipv4-ippool", "cidr": "192.168.0.0/16", "ipip_mode": "Never",
+                "vxlan_mode": "Always"}]
+VXLAN_NODES = [{"name": "node1", "ipv4_address": "10.39.0.110/24", "vxlan_tunnel_address": "192.168.70.0"},
+               {"name": "node2", "ipv4_address": "10.39.3.75/24", "vxlan_tunnel_address": "192.168.169.192"},
+               {"name": "node3", "ipv4_address": "10.39.0.111/24", "vxlan_tunnel_address": "192.168.80.0"}]
+VXLAN_AFFINITIES = [{"node": "node1", "cidr": "192.168.70.0/26"}, {"node": "node2", "cidr": "192.168.169.192/26"},
+                    {"node": "node3", "cidr": "192.168.80.0/26"}]
+
+
+def vxlan_node1(fmt="txt", links_text=None):
+    routes = parse_routes(capture("vxlan-always.routes.%s" % fmt))[0]
+    links = parse_links(links_text if links_text is not None else capture("vxlan-always.addr.%s" % fmt))[0]
+    return describe_node(routes, links, POOLS, "tunl0")
+
+
+@pytest.mark.parametrize("fmt", ["txt", "json"])
+def test_vxlan_always_as_felix_programs_it_is_ok_with_its_device(fmt):
+    facts = vxlan_node1(fmt)
+    assert (facts["vxlan"]["exists"], facts["vxlan"]["kind"], facts["vxlan"]["mtu"]) == (True, "vxlan", 1450)
+    node1 = by_host(ipip_verdict({"node1": facts}, nodes=VXLAN_NODES, affinities=VXLAN_AFFINITIES,
+                                 pools=VXLAN_POOLS))["node1"]
+    assert node1["ok"] is True and node1["problems"] == [] and node1["blocks_ok"] == 2
+    assert {b["detail"] for b in node1["blocks"]} == {"via 192.168.80.0 dev vxlan.calico",
+                                                     "via 192.168.169.192 dev vxlan.calico"}
+
+
+def test_a_broken_vxlan_device_is_named():
+    text = capture("vxlan-always.addr.txt")
+    down = text.replace("vxlan.calico: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450",
+                        "vxlan.calico: <BROADCAST,MULTICAST> mtu 1480")
+    assert down != text
+    node1 = by_host(ipip_verdict({"node1": vxlan_node1(links_text=down)}, nodes=VXLAN_NODES,
+                                 affinities=VXLAN_AFFINITIES, pools=VXLAN_POOLS))["node1"]
+    assert node1["ok"] is False
+    assert node1["problems"] == ["vxlan.calico is down",
+                                 "vxlan.calico MTU 1480 is not within 576..1450 (uplink MTU 1500 - 50)"]
+    gone = "\n".join(line for line in text.splitlines() if "vxlan.calico" not in line and "vxlan id" not in line)
+    missing = by_host(ipip_verdict({"node1": vxlan_node1(links_text=gone)}, nodes=VXLAN_NODES,
+                                   affinities=VXLAN_AFFINITIES, pools=VXLAN_POOLS))["node1"]
+    assert "vxlan.calico does not exist" in missing["problems"]
+
+
+def test_pods_above_the_vxlan_mtu_are_named_against_vxlan_overhead():
+    facts = vxlan_node1()
+    facts = dict(facts, workloads=[{"name": "cali5f1c8a10042", "mtu": 1500}])
+    node1 = by_host(ipip_verdict({"node1": facts}, nodes=VXLAN_NODES, affinities=VXLAN_AFFINITIES,
+                                 pools=VXLAN_POOLS))["node1"]
+    assert [(w["name"], w["tunnel_mtu"]) for w in node1["warnings"]] == [("workload_mtu_above_tunnel", 1450)]

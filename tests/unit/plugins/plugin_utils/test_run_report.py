@@ -55,7 +55,7 @@ def test_a_verified_run_is_ok_with_every_field_and_file():
     files = dict((f["name"], f["content"]) for f in out["files"])
     assert sorted(files) == ["report.json", "report.txt", "report.xml"]
     assert json.loads(files["report.json"]) == json.loads(json.dumps(rep))
-    assert files["report.txt"].startswith("Before: 0 of 1 nodes fine") and "After (Always): ok" in files["report.txt"]
+    assert files["report.txt"].startswith("Before: 0 of 1 nodes fine") and "After (IPIP Always): ok" in files["report.txt"]
     assert ET.fromstring(files["report.xml"]).find("testsuite/testcase/failure") is None
     assert out["failure"] == ""
     assert out["summary"] == {

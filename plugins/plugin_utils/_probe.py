@@ -80,9 +80,9 @@ def _tunnel_mtu(outcomes):
         value = outcomes[0][4:].strip()
         if value == "-":
             return None, outcomes[1:]
-        if value.isdigit() and value.isascii() and 68 <= int(value) <= 65535:
+        if value.isdigit() and value.isascii() and 68 <= int(value) <= 65536:  # lo has 65536
             return int(value), outcomes[1:]
-        raise ProbeInputError("outcomes: %r is not the probe's MTU line (mtu <68..65535> or mtu -)" % outcomes[0])
+        raise ProbeInputError("outcomes: %r is not the probe's MTU line (mtu <68..65536> or mtu -)" % outcomes[0])
     return None, outcomes
 
 
@@ -113,6 +113,8 @@ def probe_verdict(verdict, addresses, outcomes):
         if tunnel_mtu is None:
             continue
         full_size[address], over_size[address] = full or "not run", over or "not run"
+        if full == "direct":
+            continue  # not reached through the tunnel (CrossSubnet, same subnet): its MTU does not apply
         found, cautions = _mtu_findings(address, full, over, tunnel_mtu)
         problems += found
         warnings += cautions

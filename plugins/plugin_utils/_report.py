@@ -13,7 +13,8 @@ TABLE_COLUMNS = ("node", "subnet", "tunnel", "blocks ok", "blocks bad", "first b
 
 
 def _tunnel_summary(node):
-    tunnel = node.get("tunnel") or {}
+    # the VXLAN device where the node's blocks use VXLAN (the verdict keeps it then), else the IPIP tunnel
+    tunnel = node.get("vxlan") or node.get("tunnel") or {}
     if tunnel.get("exists") is None:
         return "unknown"
     if not tunnel.get("exists"):

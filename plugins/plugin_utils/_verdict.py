@@ -576,7 +576,7 @@ def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel
             "host": host, "node": local["name"], "address": local["ip"], "subnet": local["network"],
             "ok": not bad and not problems, "problems": problems,
             "converged": converged_all and not conflicts and not (ipip_expected and problems),
-            "tunnel": facts.get("tunnel"), "blocks": blocks, "blocks_ok": judged_in_scope - len(bad),
+            "tunnel": facts.get("tunnel"), "vxlan": facts.get("vxlan") if vxlan_expected else None, "blocks": blocks, "blocks_ok": judged_in_scope - len(bad),
             "blocks_bad": len(bad), "first_bad": bad[0] if bad else None,
             "blocks_bad_out_of_scope": len(bad_out), "problems_out_of_scope": problems_out,
             "warnings": workload_mtu_warnings(facts, ipip_expected or ipip_expected_out or (

@@ -108,3 +108,12 @@ def test_without_the_device_only_small_pings(path):
     assert lines == ["mtu -", "ok - -"]
     verdict = judged(lines, [FAR])
     assert verdict["ok"] is True and "probe_mtu" not in verdict
+
+
+def test_an_address_not_reached_through_the_device_is_not_sized_to_it(path):
+    # as a CrossSubnet peer in this node's subnet: reached on the uplink, not through the tunnel device (here lo)
+    lines = probe(path, "lo", FAR)
+    assert lines == ["mtu 65536", "ok direct direct"]
+    verdict = judged(lines, [FAR])
+    assert verdict["ok"] is True and verdict["warnings"] == []
+    assert verdict["probe_mtu"]["full_size"] == {FAR: "direct"}

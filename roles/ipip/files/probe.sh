@@ -5,10 +5,12 @@
 #   full   DF set, MTU - 28 bytes of payload (a packet of exactly the tunnel's MTU):
 #                                                          ok | silent | too-big:<mtu the path or the kernel gave>
 #   over   DF set, one byte more (must be refused, not lost): refused:<mtu> | ok | silent
-#   full and over are "-" when the device's MTU is not known.
+#   full and over are "-" when the device's MTU is not known, and "direct" when the address is not reached through
+#   DEVICE (CrossSubnet: a peer in this node's subnet), where the tunnel's MTU does not apply.
 # iputils ping: exit 0 = answered, 1 = no answer (or every send refused), 2 = another error; a refused send or an
 # ICMP "frag needed" prints "message too long, mtu=N" / "Frag needed and DF set (mtu = N)" (not with -q).
-mtu=$(cat "/sys/class/net/$1/mtu" 2>/dev/null) || mtu=-
+device=$1
+mtu=$(cat "/sys/class/net/$device/mtu" 2>/dev/null) || mtu=-
 case $mtu in '' | *[!0-9]*) mtu=- ;; esac
 shift
 echo "mtu $mtu"
@@ -24,8 +26,11 @@ df_ping() {  # df_ping ADDRESS SIZE -> ok | silent | too-big:N | refused:N (too 
 
 probe_one() {  # probe_one INDEX ADDRESS
   if ping -c 2 -W 2 -q "$2" >/dev/null 2>&1; then reach=ok; else reach=silent; fi
+  via=$(ip route get "$2" 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -n 1)
   if [ "$mtu" = - ]; then
     full=- over=-
+  elif [ "$via" != "$device" ]; then
+    full=direct over=direct
   else
     full=$(df_ping "$2" $((mtu - 28)))
     over=$(df_ping "$2" $((mtu - 27)))

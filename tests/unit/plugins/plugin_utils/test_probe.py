@@ -83,3 +83,11 @@ def test_garbled_reach_is_named():
 def test_bad_input_names_the_field(args, field):
     with pytest.raises(AnsibleFilterError, match="ipip_probe_verdict: %s: " % field):
         ipip_probe_verdict(*args)
+
+
+def test_a_peer_reached_directly_is_not_judged_by_the_tunnel_mtu():
+    """CrossSubnet: a same-subnet peer's address is reached on the uplink, where one byte over the tunnel's MTU
+    passes; that is not the tunnel failing to enforce its MTU."""
+    out = probe_verdict(BASE, ADDRESSES, ["mtu 1450", "ok direct direct", "ok ok refused:1450"])
+    assert out["ok"] is True and out["warnings"] == []
+    assert out["probe_mtu"]["full_size"] == {"192.168.169.192": "direct", "192.168.80.0": "ok"}

@@ -115,9 +115,10 @@ from ansible_collections.k8snet.calico.plugins.plugin_utils._run_summary import 
 def ipip_run_report(verdicts, hosts, diagnosis, calico, changes, mode, datastore, check_mode=False, rollback=None,
                     rollback_verdicts=None, report_dir=".", backup_file=None, encapsulation="IPIP"):
     try:
-        return _unsafe(run_report(verdicts, hosts, diagnosis, calico, changes, mode, datastore,
-                                   check_mode=check_mode, rollback=rollback, rollback_verdicts=rollback_verdicts,
-                                   report_dir=report_dir, backup_file=backup_file, encapsulation=encapsulation))
+        report = run_report(verdicts, hosts, diagnosis, calico, changes, mode, datastore, check_mode=check_mode,
+                            rollback=rollback, rollback_verdicts=rollback_verdicts, report_dir=report_dir,
+                            backup_file=backup_file, encapsulation=encapsulation)
+        return _unsafe(report)
     except RunSummaryInputError as e:
         raise AnsibleFilterError("ipip_run_report: %s" % e)
 

@@ -9,7 +9,7 @@ name: ipip_verification_failed
 short_description: Whether any node's verification verdict is not ok
 version_added: 0.1.0
 description:
-  - True when any verdict is not C(ok): what the C(ipip) role's C(ipip_rollback_on_failure) rolls back on.
+  - True when any verdict is not C(ok) - what the C(ipip) role's C(ipip_rollback_on_failure) rolls back on.
 options:
   _input:
     description: Per-host verdicts (P(k8snet.calico.ipip_verdict#filter)'s C(nodes) entries).

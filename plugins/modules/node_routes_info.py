@@ -198,7 +198,7 @@ default_gateways:
   elements: str
 vxlan:
   description:
-    - Felix's VXLAN device (C(vxlan.calico)) as the node has it, with the keys of RV(tunnel); RV(vxlan.exists) is
+    - Felix's VXLAN device (C(vxlan.calico)) as the node has it, with the keys of RV(tunnel); its C(exists) is
       null when only routes were given offline.
   returned: always
   type: dict

@@ -36,7 +36,7 @@ def _parse_line(line):
 
 def _mtu_of(outcome):
     """The MTU in 'too-big:N' / 'refused:N', or None."""
-    _, _, number = outcome.partition(":")
+    number = outcome.partition(":")[2]
     return int(number) if number.isdigit() else None
 
 

@@ -63,13 +63,12 @@ def run_report(verdicts, hosts, diagnosis, calico, changes, mode, datastore, che
     }
     report.update(outcome)
     judged = report["verification"] or diagnosis
-    text = render_table_with_warnings(diagnosis, title="Before: %s of %d nodes fine" % (diagnosis.get("hosts_ok"),
-                                                                          len(diagnosis["nodes"])))
+    before = "Before: %s of %d nodes fine" % (diagnosis.get("hosts_ok"), len(diagnosis["nodes"]))
+    text = render_table_with_warnings(diagnosis, title=before)
     if report["verification"]:
+        how = "%s %s" % (encapsulation, report["mode"]) if report["mode"] else "pools restored"
         text += "\n\n" + render_table_with_warnings(report["verification"], unreachable=report["unreachable"],
-                                      title="After (%s): %s" % (
-                                          "%s %s" % (encapsulation, report["mode"]) if report["mode"] else
-                                          "pools restored", report["result"]))
+                                                     title="After (%s): %s" % (how, report["result"]))
     paths = dict((name, "%s/%s" % (report_dir, name)) for name in FILES)
     failure = ""
     if report["result"] != "ok":

@@ -83,7 +83,7 @@ def tunnel_test_plan(node_verdicts, address_range, pool_cidrs, ipip_mode):
             raise TunnelTestInputError(
                 "ipip_preflight_tunnel_range: %s overlaps the %s %s; give a range the cluster does not use"
                 % (address_range, kind, cidr))
-    pairs = [(a, b) for a, b in combinations(sorted(groups), 2)]
+    pairs = list(combinations(sorted(groups), 2))
     subnet_pairs = [([groups[a][0], groups[b][0]], [a, b]) for a, b in pairs]
     if ipip_mode == "Always":
         subnet_pairs += [(groups[s][:2], [s, s]) for s in sorted(groups) if len(groups[s]) > 1]

@@ -567,8 +567,8 @@ def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel
             causes[entry["cause"]] += 1
         conflicts = layout_problems.get(local["name"], [])
         problems = conflicts + judge_tunnel(facts, local, ipip_expected, tunnel_device,
-                                            tunnel_addresses.get(local["name"])) + judge_vxlan(facts, local,
-                                                                                                vxlan_expected)
+                                            tunnel_addresses.get(local["name"]))
+        problems += judge_vxlan(facts, local, vxlan_expected)
         problems_out = ([] if ipip_expected else judge_tunnel(facts, local, ipip_expected_out, tunnel_device,
                                                               tunnel_addresses.get(local["name"])))
         problems_out += [] if vxlan_expected else judge_vxlan(facts, local, vxlan_expected_out)

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Offline stand-in for the get-pip.py that ansible-test downloads for its per-test venvs (tests/tools/ansible-test.sh
 runs this first): written into ansible-test's cache under the name it looks for, for the pip version this
 ansible-test pins; it installs pip from the interpreter's own ensurepip, then the pinned packages from PyPI. Run with

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """tests/tools/galaxy.sh, step 1: what the built tarball holds. Nothing that galaxy.yml's build_ignore should keep
 out is in it (caches, reports, lab output, virtualenvs, benchmarks), and no shipped test file refers to what is left
 out (tests/benchmarks, tests/lab). Usage: galaxy_contents.py TARBALL; exit 1 naming each problem."""

@@ -403,8 +403,8 @@ class Agent:
             if res.returncode != 0:
                 self.note("vxlan", "error", "ERROR cannot create %s: %s" % (VXLAN_DEVICE, res.stderr.strip()))
                 return False
-            self.log("%s created (VNI %d, UDP %d, local %s dev %s)" % (VXLAN_DEVICE, VXLAN_VNI, VXLAN_PORT, my_ip,
-                                                                        uplink))
+            self.log("%s created (VNI %d, UDP %d, local %s dev %s)"
+                     % (VXLAN_DEVICE, VXLAN_VNI, VXLAN_PORT, my_ip, uplink))
             state = self.vxlan_state()
         mtu = m.vxlan_mtu or uplink_mtu - VXLAN_MTU_OVERHEAD
         if state["mtu"] != mtu:

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """The lab platform's small Python steps, for its shell scripts (labhost, image.sh, smoke.sh), with the lab host's
 own /usr/bin/python3 and its standard library only:
 

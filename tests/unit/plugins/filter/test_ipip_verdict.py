@@ -453,8 +453,8 @@ def test_vxlan_always_as_felix_programs_it_is_ok_with_its_device(fmt):
     node1 = by_host(ipip_verdict({"node1": facts}, nodes=VXLAN_NODES, affinities=VXLAN_AFFINITIES,
                                  pools=VXLAN_POOLS))["node1"]
     assert node1["ok"] is True and node1["problems"] == [] and node1["blocks_ok"] == 2
-    assert {b["detail"] for b in node1["blocks"]} == {"via 192.168.80.0 dev vxlan.calico",
-                                                     "via 192.168.169.192 dev vxlan.calico"}
+    assert {b["detail"] for b in node1["blocks"]} == {
+        "via 192.168.80.0 dev vxlan.calico", "via 192.168.169.192 dev vxlan.calico"}
 
 
 def test_a_broken_vxlan_device_is_named():

@@ -37,7 +37,7 @@ DIAGNOSIS = ipip_verdict(node1("before"), nodes=NODES, affinities=AFFINITIES, po
 AFTER = ipip_verdict(node1("after"), nodes=NODES, affinities=AFFINITIES, pools=[POOL_ALWAYS])["nodes"]
 
 
-def report(verdicts=AFTER, hosts=("node1",), **kwargs):
+def report(verdicts=tuple(AFTER), hosts=("node1",), **kwargs):
     args = dict(diagnosis=DIAGNOSIS, calico=CALICO, changes=CHANGES, mode="Always", datastore="etcdv2",
                 report_dir="/tmp/r", backup_file="/tmp/r/pool-backup.json")
     args.update(kwargs)

@@ -67,8 +67,9 @@ def run_report(verdicts, hosts, diagnosis, calico, changes, mode, datastore, che
     text = render_table_with_warnings(diagnosis, title=before)
     if report["verification"]:
         how = "%s %s" % (encapsulation, report["mode"]) if report["mode"] else "pools restored"
-        text += "\n\n" + render_table_with_warnings(report["verification"], unreachable=report["unreachable"],
-                                                     title="After (%s): %s" % (how, report["result"]))
+        after = render_table_with_warnings(report["verification"], unreachable=report["unreachable"],
+                                           title="After (%s): %s" % (how, report["result"]))
+        text += "\n\n" + after
     paths = dict((name, "%s/%s" % (report_dir, name)) for name in FILES)
     failure = ""
     if report["result"] != "ok":

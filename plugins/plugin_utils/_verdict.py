@@ -568,15 +568,18 @@ def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel
         conflicts = layout_problems.get(local["name"], [])
         problems = conflicts + judge_tunnel(facts, local, ipip_expected, tunnel_device,
                                             tunnel_addresses.get(local["name"]))
-        problems += judge_vxlan(facts, local, vxlan_expected)
         problems_out = ([] if ipip_expected else judge_tunnel(facts, local, ipip_expected_out, tunnel_device,
                                                               tunnel_addresses.get(local["name"])))
-        problems_out += [] if vxlan_expected else judge_vxlan(facts, local, vxlan_expected_out)
+        if vxlan_expected:  # (only then: no call per node where no block uses VXLAN, the usual case)
+            problems += judge_vxlan(facts, local, True)
+        elif vxlan_expected_out:
+            problems_out += judge_vxlan(facts, local, True)
         results.append({
             "host": host, "node": local["name"], "address": local["ip"], "subnet": local["network"],
             "ok": not bad and not problems, "problems": problems,
             "converged": converged_all and not conflicts and not (ipip_expected and problems),
-            "tunnel": facts.get("tunnel"), "vxlan": facts.get("vxlan") if vxlan_expected else None, "blocks": blocks, "blocks_ok": judged_in_scope - len(bad),
+            "tunnel": facts.get("tunnel"), "vxlan": facts.get("vxlan") if vxlan_expected else None,
+            "blocks": blocks, "blocks_ok": judged_in_scope - len(bad),
             "blocks_bad": len(bad), "first_bad": bad[0] if bad else None,
             "blocks_bad_out_of_scope": len(bad_out), "problems_out_of_scope": problems_out,
             "warnings": workload_mtu_warnings(facts, ipip_expected or ipip_expected_out or (

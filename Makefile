@@ -26,7 +26,7 @@ units: collection
 
 # Tests against real services the suite starts itself (etcd on loopback, the Kubernetes API stand-in).
 functional: collection
-	$(ROOT)/tests/tools/system-deps.sh datastore
+	$(ROOT)/tests/tools/system-deps.sh datastore functional
 	cd $(ROOT) && python -m pytest -q tests/functional
 
 sanity: venv
@@ -57,7 +57,7 @@ molecule: collection
 # that core; about 5 minutes). The JSON the tests read comes from their own stdout callback
 # (tests/functional/callback_plugins), not ansible.posix's `json`, absent where only ansible-core is installed.
 oldest-core: collection
-	$(ROOT)/tests/tools/system-deps.sh datastore
+	$(ROOT)/tests/tools/system-deps.sh datastore functional
 	$(ROOT)/tests/tools/venv-oldest.sh >/dev/null
 	cd $(ROOT) && .venv-oldest/bin/python -m pytest -q -p no:cacheprovider tests/unit tests/functional
 

@@ -291,63 +291,51 @@ def _route_cause(route, local, owner, mode, facts, tunnel_device, expected=None)
     return "ok", "via %s dev %s" % (gateway, route.get("dev"))
 
 
+def _judge_device(device, name, kind, overhead, local, uplink_mtu, what, datastore_address=None):
+    """Problems with an encapsulation device as the node has it: missing, of another kind, down, without a /32
+    (``what``: what that address is) from the node's own blocks, without the datastore's address, or an MTU that
+    leaves no room for the encapsulation's ``overhead`` on the uplink."""
+    if device.get("exists") is None:
+        return []  # no link data: nothing to say
+    if not device.get("exists"):
+        return ["%s does not exist" % name]
+    problems = []
+    if device.get("kind") != kind:
+        problems.append("%s is of kind %s, not %s" % (name, device.get("kind"), kind))
+    if not device.get("up"):
+        problems.append("%s is down" % name)
+    addresses = [a for a in device.get("addresses") or [] if a.endswith("/32")]
+    if not addresses:
+        problems.append("%s has no /32 %saddress" % (name, "" if what == "tunnel" else what + " "))
+    elif local["blocks"] and not any(_ip(a, what + " address") in block for a in addresses
+                                     for block in local["blocks"]):
+        problems.append("%s address %s is not from the node's own block(s) %s" % (
+            name, ", ".join(addresses), ", ".join(str(b) for b in local["blocks"])))
+    if datastore_address and not any(a.split("/")[0] == datastore_address for a in addresses):
+        problems.append("%s lacks the datastore's tunnel address %s" % (name, datastore_address))
+    mtu = device.get("mtu")
+    if mtu is not None and (mtu < MIN_TUNNEL_MTU or (uplink_mtu and mtu > uplink_mtu - overhead)):
+        problems.append("%s MTU %s is not within %d..%s (uplink MTU %s - %d)" % (
+            name, mtu, MIN_TUNNEL_MTU, (uplink_mtu - overhead) if uplink_mtu else "?", uplink_mtu, overhead))
+    return problems
+
+
 def judge_tunnel(facts, local, ipip_expected, tunnel_device, datastore_tunnel_address=None):
-    """Problems with the node's tunnel device (empty list when fine or when no IPIP is expected)."""
-    tunnel = facts.get("tunnel") or {}
+    """Problems with the node's IPIP tunnel device (empty list when fine or when no IPIP is expected)."""
     if not ipip_expected:
         return []
-    if tunnel.get("exists") is None:
-        return []  # no link data: nothing to say
-    if not tunnel.get("exists"):
-        return ["%s does not exist" % tunnel_device]
-    problems = []
-    if tunnel.get("kind") != "ipip":
-        problems.append("%s is of kind %s, not ipip" % (tunnel_device, tunnel.get("kind")))
-    if not tunnel.get("up"):
-        problems.append("%s is down" % tunnel_device)
-    addresses = [a for a in tunnel.get("addresses") or [] if a.endswith("/32")]
-    own = [a for a in addresses if any(_ip(a, "tunnel address") in block for block in local["blocks"])]
-    if not addresses:
-        problems.append("%s has no /32 address" % tunnel_device)
-    elif local["blocks"] and not own:
-        problems.append("%s address %s is not from the node's own block(s) %s" % (
-            tunnel_device, ", ".join(addresses), ", ".join(str(b) for b in local["blocks"])))
-    if datastore_tunnel_address and not any(a.split("/")[0] == datastore_tunnel_address for a in addresses):
-        problems.append("%s lacks the datastore's tunnel address %s" % (tunnel_device, datastore_tunnel_address))
-    mtu, uplink_mtu = tunnel.get("mtu"), facts.get("uplink_mtu")
-    if mtu is not None and (mtu < MIN_TUNNEL_MTU or (uplink_mtu and mtu > uplink_mtu - IPIP_OVERHEAD)):
-        problems.append("%s MTU %s is not within %d..%s (uplink MTU %s - %d)" % (
-            tunnel_device, mtu, MIN_TUNNEL_MTU, (uplink_mtu - IPIP_OVERHEAD) if uplink_mtu else "?", uplink_mtu,
-            IPIP_OVERHEAD))
-    return problems
+    return _judge_device(facts.get("tunnel") or {}, tunnel_device, "ipip", IPIP_OVERHEAD, local,
+                         facts.get("uplink_mtu"), "tunnel", datastore_tunnel_address)
 
 
 def judge_vxlan(facts, local, vxlan_expected):
     """Problems with Felix's VXLAN device (empty when fine or when no VXLAN is expected): it exists, is of kind
     vxlan, is up, holds a /32 VTEP address from the node's own blocks, and its MTU leaves room for VXLAN's 50
     bytes (felix/dataplane/linux/vxlan_mgr.go)."""
-    device = facts.get("vxlan") or {}
-    if not vxlan_expected or device.get("exists") is None:
+    if not vxlan_expected:
         return []
-    if not device.get("exists"):
-        return ["%s does not exist" % VXLAN_DEVICE]
-    problems = []
-    if device.get("kind") != "vxlan":
-        problems.append("%s is of kind %s, not vxlan" % (VXLAN_DEVICE, device.get("kind")))
-    if not device.get("up"):
-        problems.append("%s is down" % VXLAN_DEVICE)
-    addresses = [a for a in device.get("addresses") or [] if a.endswith("/32")]
-    if not addresses:
-        problems.append("%s has no /32 VTEP address" % VXLAN_DEVICE)
-    elif local["blocks"] and not any(_ip(a, "VTEP address") in block for a in addresses for block in local["blocks"]):
-        problems.append("%s address %s is not from the node's own block(s) %s" % (
-            VXLAN_DEVICE, ", ".join(addresses), ", ".join(str(b) for b in local["blocks"])))
-    mtu, uplink_mtu = device.get("mtu"), facts.get("uplink_mtu")
-    if mtu is not None and (mtu < MIN_TUNNEL_MTU or (uplink_mtu and mtu > uplink_mtu - VXLAN_OVERHEAD)):
-        problems.append("%s MTU %s is not within %d..%s (uplink MTU %s - %d)" % (
-            VXLAN_DEVICE, mtu, MIN_TUNNEL_MTU, (uplink_mtu - VXLAN_OVERHEAD) if uplink_mtu else "?", uplink_mtu,
-            VXLAN_OVERHEAD))
-    return problems
+    return _judge_device(facts.get("vxlan") or {}, VXLAN_DEVICE, "vxlan", VXLAN_OVERHEAD, local,
+                         facts.get("uplink_mtu"), "VTEP")
 
 
 def workload_mtu_warnings(facts, ipip_expected, vxlan_expected=False):

@@ -25,8 +25,12 @@ description:
     O(pools) as they are after the change and O(scope) the pools it changed; its diagnosis judges every pool.
   - Block owners come from the affinities and, for blocks missing there, from each host's own blackhole route.
     Hosts are matched to Calico nodes by address.
-  - Causes are V(ok), V(via_gateway), V(missing), V(wrong_next_hop), V(wrong_device), V(not_onlink), V(linkdown) and
-    V(stale) (a route to a block no node owns). Tunnel device problems (missing, not ipip, down, no /32 from the
+  - Causes are V(ok), V(via_gateway), V(missing), V(wrong_next_hop), V(wrong_device), V(not_onlink), V(linkdown),
+    V(stale) (a route to a block no node owns) and V(vtep_unresolved) (a VXLAN next hop without the ARP or FDB
+    entry that sends its packets to a node).
+  - A VXLAN route's next hop is followed through the node's C(vxlan.calico) ARP and FDB tables, where
+    M(k8snet.calico.node_routes_info) read them, to the address of the block's owner. Without them, a next hop
+    the datastore does not give (no C(vxlan_tunnel_address) yet) must be from one of the owner's blocks. Tunnel device problems (missing, not ipip, down, no /32 from the
     node's own block, MTU above uplink - 20) are listed per host in RV(_value.nodes[].problems).
   - Runs on the controller; linear in the number of routes.
 options:
@@ -64,8 +68,21 @@ options:
       - The IPIP mode about to be set on the pools in O(scope) (a diagnosis before the change). A node that will then
         tunnel to a peer (V(Always) - any peer; V(CrossSubnet) - a peer in another subnet) is warned
         (C(workload_mtu_above_tunnel)) of its pod interfaces above the tunnel to come; it changes no judgement.
+      - V(Never) plans no IPIP (as unset).
     type: str
-    choices: [Always, CrossSubnet]
+    choices: [Always, CrossSubnet, Never]
+  planned_vxlan_mode:
+    description:
+      - As O(planned_ipip_mode), for a switch to VXLAN (its tunnel - the uplink MTU less 50). Only one of the two
+        may be other than V(Never).
+    type: str
+    choices: [Always, CrossSubnet, Never]
+  felix:
+    description:
+      - The Felix configuration, as M(k8snet.calico.ippool_info) returns it (RV(k8snet.calico.ippool_info#module:felix)).
+        Its C(vxlan_vni) and C(vxlan_port) are the VNI and UDP port C(vxlan.calico) must have (unset or null - Felix's
+        defaults 4096 and 4789); a device with another is a problem.
+    type: dict
   mode:
     description:
       - IPIP mode to judge every block against instead of its own pool's C(ipip_mode) and C(vxlan_mode) (as if
@@ -153,17 +170,28 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.k8snet.calico.plugins.plugin_utils._verdict import VerdictInputError, verdict
+from ansible_collections.k8snet.calico.plugins.plugin_utils._verdict import (
+    FELIX_VXLAN_PORT,
+    FELIX_VXLAN_VNI,
+    VerdictInputError,
+    verdict,
+)
 
 
 def ipip_verdict(hosts, nodes=None, affinities=None, pools=None, mode=None, tunnel_device="tunl0", scope=None,
-                 planned_ipip_mode=None):
+                 planned_ipip_mode=None, planned_vxlan_mode=None, felix=None):
     if not isinstance(hosts, dict):
         raise AnsibleFilterError("ipip_verdict: input must be a dict of host -> node_routes_info result, got %s"
                                  % type(hosts).__name__)
+    if felix is not None and not isinstance(felix, dict):
+        raise AnsibleFilterError("ipip_verdict: felix: %r is not a mapping (ippool_info's felix)" % (felix,))
+    felix = felix or {}
     try:
         return verdict(hosts, calico_nodes=nodes, affinities=affinities, pools=pools, mode=mode,
                        tunnel_device=tunnel_device, scope=scope, planned_ipip_mode=planned_ipip_mode,
+                       planned_vxlan_mode=planned_vxlan_mode,
+                       vxlan_vni=FELIX_VXLAN_VNI if felix.get("vxlan_vni") is None else felix["vxlan_vni"],
+                       vxlan_port=FELIX_VXLAN_PORT if felix.get("vxlan_port") is None else felix["vxlan_port"],
                        # malformed nodes are left to verdict()'s input check, which names the field
                        tunnel_addresses=dict((n["name"], n["ipip_tunnel_address"]) for n in nodes or []
                                              if isinstance(n, dict) and n.get("name")

@@ -26,17 +26,31 @@ K8S_VXLAN_TUNNEL_ANNOTATION = "projectcalico.org/IPv4VXLANTunnelAddr"
 
 
 def felix_from_object(obj: Any, key: Optional[str] = None) -> Dict[str, Any]:
-    """A v3 / CRD FelixConfiguration -> {name, ipip_enabled: True|False|None (unset), key}."""
+    """A v3 / CRD FelixConfiguration -> {name, ipip_enabled, vxlan_enabled: True|False|None (unset), vxlan_vni,
+    vxlan_port: int|None (unset: Felix's 4096 and 4789), key} (felix/config/config_params.go)."""
     if not isinstance(obj, dict) or obj.get("kind") != "FelixConfiguration":
         raise ValueError("not a FelixConfiguration object")
-    value = (obj.get("spec") or {}).get("ipipEnabled")
-    return {"name": (obj.get("metadata") or {}).get("name"), "ipip_enabled": value if isinstance(value, bool) else None, "key": key}
+    spec = obj.get("spec") or {}
+    if not isinstance(spec, dict):
+        raise ValueError("spec is not a mapping")
+
+    def flag(field):
+        return spec[field] if isinstance(spec.get(field), bool) else None
+
+    def number(field, most):
+        value = spec.get(field)
+        return value if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= most else None
+
+    return {"name": (obj.get("metadata") or {}).get("name"), "ipip_enabled": flag("ipipEnabled"),
+            "vxlan_enabled": flag("vxlanEnabled"), "vxlan_vni": number("vxlanVNI", 2 ** 24 - 1),
+            "vxlan_port": number("vxlanPort", 65535), "key": key}
 
 
 def felix_from_v1_value(text: Optional[str], key: str = V1_GLOBAL_IPIP_KEY) -> Dict[str, Any]:
     """Calico v2 global key IpInIpEnabled: "true"/"false", or None when the key is absent (= off in v2)."""
     value = None if text is None else text.strip().lower() == "true"
-    return {"name": "global", "ipip_enabled": value, "key": key}
+    return {"name": "global", "ipip_enabled": value, "vxlan_enabled": None, "vxlan_vni": None, "vxlan_port": None,
+            "key": key}  # (Calico v2 had no VXLAN)
 
 
 def _prefix(address: Optional[str]) -> Optional[int]:

@@ -133,7 +133,7 @@ def plan_change(snapshot: Dict[str, Any], request: Dict[str, Any]) -> Dict[str, 
     """-> {"writes": [{"record", "new", "what"}], "pool_before", "pool_after", "main_record", "traps"}.
 
     request keys: name|cidr, ipip_mode, vxlan_mode, nat_outgoing, strip_legacy_ipip, fix_felix_ipip,
-    operator_managed (fail|edit_installation). Raises PlanError; nothing is written then.
+    fix_felix_vxlan, operator_managed (fail|edit_installation). Raises PlanError; nothing is written then.
     """
     wanted = _parse_request(request)
     datastore = snapshot["datastore"]
@@ -210,10 +210,15 @@ def plan_change(snapshot: Dict[str, Any], request: Dict[str, Any]) -> Dict[str, 
             raise PlanError("pool %s: %s" % (pool["name"], "; ".join(errors)))
         writes.append({"record": record, "new": new_obj, "what": "pool"})
 
-    felix_write = _felix_write(snapshot, pool_after, request)
+    # Felix traps the change brings (vxlanEnabled: false matters once a pool has VXLAN), then those it fixes
+    pools_after = [p for p in snapshot["pools"] if p["key"] != pool_after["key"]] + [pool_after]
+    known = set(t["name"] for t in traps)
+    traps += [t for t in find_traps(pools_after, snapshot.get("felix"), [], None, datastore)
+              if t["name"] in FELIX_TRAPS and t["name"] not in known]
+    felix_write = _felix_write(pools_after, snapshot, request)
     if felix_write is not None:
         writes.append(felix_write)
-        traps = [t for t in traps if t["name"] != "felix_ipip_disabled"]  # this write is that trap's fix
+        traps = [t for t in traps if t["name"] not in felix_write["fixes"]]  # this write is those traps' fix
     return {"writes": writes, "pool_before": pool, "pool_after": pool_after, "main_record": main_record,
             "traps": traps, "via": "pool"}
 
@@ -225,15 +230,27 @@ def _entry_differs(entry: Dict[str, Any], pool_after: Dict[str, Any]) -> bool:
         return True
 
 
-def _felix_write(snapshot: Dict[str, Any], pool_after: Dict[str, Any], request: Dict[str, Any]) -> Optional[Dict[str, Any]]:
-    """Felix must run IPIP for an IPIP pool to work (felix/calc/encapsulation_resolver.go)."""
-    pools = [p for p in snapshot["pools"] if p["key"] != pool_after["key"]] + [pool_after]
-    if not any(p["ipip_mode"] != NEVER and not p.get("disabled") for p in pools):
+# FelixConfiguration fields the ippool module may set to true, with the request key that asks for it and the trap
+# that write fixes.
+FELIX_FIXES = (("ipipEnabled", "ipip_enabled", "ipip_mode", "fix_felix_ipip", "felix_ipip_disabled"),
+               ("vxlanEnabled", "vxlan_enabled", "vxlan_mode", "fix_felix_vxlan", "felix_vxlan_disabled"))
+
+
+FELIX_TRAPS = frozenset(fix[4] for fix in FELIX_FIXES)
+
+
+def _felix_write(pools: List[Dict[str, Any]], snapshot: Dict[str, Any], request: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """Felix must run IPIP (VXLAN) for an IPIP (VXLAN) pool to work (felix/calc/encapsulation_resolver.go); *pools*
+    are the pools after the change."""
+    needed = [fix for fix in FELIX_FIXES if any(p[fix[2]] != NEVER and not p.get("disabled") for p in pools)]
+    if not needed:
         return None
     record = snapshot.get("felix_record")
     felix = snapshot.get("felix")
     datastore = snapshot["datastore"]
     if datastore == "etcdv2":
+        if needed[0][0] != "ipipEnabled":
+            return None  # (Calico v2 had no VXLAN)
         # Calico v2's client sets the global IpInIpEnabled=true whenever it writes an IPIP pool
         # (libcalico-go v1.7.3 lib/client/ippool.go, maybeEnableIPIP); a direct etcd write must do the same or Felix
         # never creates tunl0.
@@ -241,17 +258,20 @@ def _felix_write(snapshot: Dict[str, Any], pool_after: Dict[str, Any], request: 
             return None
         if record is None:
             record = Record(V1_GLOBAL_IPIP_KEY, FELIX, exists=False, datastore=datastore)
-        return {"record": record, "new": "true", "what": "felix"}
-    if not request.get("fix_felix_ipip") or record is None or not record.exists or felix is None:
+        return {"record": record, "new": "true", "what": "felix", "fixes": ["felix_ipip_disabled"]}
+    if record is None or not record.exists or felix is None:
         return None
-    if felix.get("ipip_enabled") is True:
+    # false (kubespray) or unset: set true, as libcalico-go's maybeEnableIPIP does for Calico <= v3.22 (before
+    # v3.23 Felix does not derive either from the pools).
+    fixes = [fix for fix in needed if request.get(fix[3]) and felix.get(fix[1]) is not True]
+    if not fixes:
         return None
-    # false (kubespray) or unset: set true, as libcalico-go's maybeEnableIPIP does for Calico <= v3.22.
-    new = desired_felix_object(record.obj)
-    return {"record": record, "new": new, "what": "felix"}
+    return {"record": record, "new": desired_felix_object(record.obj, [fix[0] for fix in fixes]), "what": "felix",
+            "fixes": [fix[4] for fix in fixes]}
 
 
-def desired_felix_object(obj: Dict[str, Any]) -> Dict[str, Any]:
+def desired_felix_object(obj: Dict[str, Any], fields=("ipipEnabled",)) -> Dict[str, Any]:
     new = copy.deepcopy(obj)
-    new.setdefault("spec", {})["ipipEnabled"] = True
+    for field in fields:
+        new.setdefault("spec", {})[field] = True
     return new

@@ -115,6 +115,15 @@ def find_traps(
                 "felix_ipip_disabled", "felix",
                 "FelixConfiguration %s sets ipipEnabled: false (kubespray writes this): Felix will not create tunl0 "
                 "even with IPIP pools; set it to true or remove it (ippool fix_felix_ipip: true)" % felix.get("name")))
+        if datastore != "etcdv2" and felix.get("vxlan_enabled") is False and any(
+                p["vxlan_mode"] != NEVER and not p.get("disabled") for p in pools):
+            # felix/calc/encapsulation_resolver.go: explicit vxlanEnabled overrides what Felix would derive from the
+            # pools (kubespray writes false unless calico_vxlan_mode is set).
+            traps.append(_trap(
+                "felix_vxlan_disabled", "felix",
+                "FelixConfiguration %s sets vxlanEnabled: false (kubespray writes this): Felix will not create "
+                "vxlan.calico even with VXLAN pools; set it to true or remove it (ippool fix_felix_vxlan: true)"
+                % felix.get("name")))
 
     for node in nodes or []:
         subject = node["name"]

@@ -6,7 +6,8 @@
 """Parse ``ip [-d] [-j] link show`` and ``ip [-d] [-j] addr show``, JSON or text, into the same list of links.
 
 Each link: name, index, link (peer after ``@``), flags (in order, without duplicates), mtu, operstate, link_type,
-kind, and its IPv4 addresses as CIDRs (only from ``ip addr`` output). The JSON fields are typed and checked in one
+kind, vxlan (a VXLAN device's ``{vni, port}`` with ``-d``, else None) and its IPv4 addresses as CIDRs (only from
+``ip addr`` output). The JSON fields are typed and checked in one
 table, LINK_FIELDS (ADDRESS_FIELDS for an ``addr_info`` entry); the text values are checked as they are read. What
 is not so is an IprouteParseError naming the capture (links or addresses), the line or JSON item and the field.
 """
@@ -34,7 +35,7 @@ _TUNNEL_TYPES = ("ipip", "gre", "sit", "vxlan")
 
 def _empty_link(name):
     return {"name": name, "index": None, "link": None, "flags": [], "mtu": None, "operstate": None,
-            "link_type": None, "kind": None, "addresses": []}
+            "link_type": None, "kind": None, "vxlan": None, "addresses": []}
 
 
 def _ipv4_cidr(field, value):
@@ -53,11 +54,21 @@ def _flags(field, value):
     return list(dict.fromkeys(value))
 
 
-def _kind(field, value):
+def _linkinfo(field, value):
+    """``(kind, vxlan)`` of a ``linkinfo`` object: its ``info_kind``, and a VXLAN device's VNI and UDP port."""
     kind = value.get("info_kind")
     if kind is not None and not isinstance(kind, str):
         raise refuse(field + ".info_kind", kind, "a string")
-    return kind
+    vxlan = None
+    if kind == "vxlan":
+        data = value.get("info_data")
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise refuse(field + ".info_data", data, "an object")
+        values = checked_fields(data, VXLAN_FIELDS, field + ".info_data.")
+        vxlan = {"vni": values.get("id"), "port": values.get("port")}
+    return kind, vxlan
 
 
 def _addresses(field, value):
@@ -86,8 +97,12 @@ LINK_FIELDS = {
     "mtu": ((int,), u32),
     "operstate": ((str,), None),
     "link_type": ((str,), None),
-    "linkinfo": ((dict,), _kind),
+    "linkinfo": ((dict,), _linkinfo),
     "addr_info": ((list,), _addresses),
+}
+VXLAN_FIELDS = {
+    "id": ((int,), u32),
+    "port": ((int,), u32),
 }
 ADDRESS_FIELDS = {
     "family": ((str,), None),
@@ -106,9 +121,10 @@ def _links_from_json(data, what):
         except Refused as refused:
             raise error(what, "JSON item %d" % i, refused)
         link = _empty_link(values["ifname"])
+        kind, vxlan = values.get("linkinfo", (None, None))
         link.update(index=values.get("ifindex"), link=values.get("link"), flags=values.get("flags", []),
                     mtu=values.get("mtu"), operstate=values.get("operstate"), link_type=values.get("link_type"),
-                    kind=values.get("linkinfo"), addresses=values.get("addr_info", []))
+                    kind=kind, vxlan=vxlan, addresses=values.get("addr_info", []))
         links.append(link)
     return links
 
@@ -175,8 +191,21 @@ def _detail(link, words, detail_line):
         # "veth ...") unless the device has none (plain NICs go straight to "addrgenmode ...").
         if words[0] not in ("promiscuity", "addrgenmode", "numtxqueues"):
             link["kind"] = words[0]
+        if words[0] == "vxlan":  # "vxlan id 4096 local 10.39.0.110 dev eth0 srcport 0 0 dstport 4789 ..."
+            link["vxlan"] = _vxlan_text(words)
         return 2
     return detail_line
+
+
+def _vxlan_text(words):
+    vxlan = {"vni": None, "port": None}
+    for key, word in (("vni", "id"), ("port", "dstport")):
+        if word in words:
+            i = words.index(word)
+            if i + 1 == len(words):
+                raise Refused("'%s' is missing its value" % word)
+            vxlan[key] = number_text(word, words[i + 1])
+    return vxlan
 
 
 def _promote_kind(links):

@@ -36,6 +36,21 @@ def read_node_tables(module):
     return dict(mode="live", routes=_run_ip(module, ip, ROUTES_ARGS), links=_run_ip(module, ip, ADDRESSES_ARGS))
 
 
+def read_vxlan_tables(module, device):
+    """The ARP table and FDB of the VXLAN *device* as printed (``{neighbours, fdb}``); fdb is None where the node
+    has no ``bridge`` command (iproute2 ships it, minimal images may not). Read only when the device exists."""
+    environ = dict(LANG="C", LC_ALL="C")
+    tables = {"neighbours": _run_ip(module, module.get_bin_path("ip", required=True),
+                                    ["-4", "neigh", "show", "dev", device]), "fdb": None}
+    bridge = module.get_bin_path("bridge")
+    if bridge:
+        rc, out, err = module.run_command([bridge, "fdb", "show", "dev", device], environ_update=environ)
+        if rc != 0:
+            module.fail_json(msg="'bridge fdb show dev %s' failed (rc=%d): %s" % (device, rc, err.strip()), rc=rc)
+        tables["fdb"] = out
+    return tables
+
+
 def read_dmi(root="/sys/class/dmi/id"):
     """The node's DMI strings that tell its platform ({field: text or None}); None each where unreadable (no DMI in
     a container or on some ARM boards)."""

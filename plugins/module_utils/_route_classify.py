@@ -58,11 +58,12 @@ def _network(cidr):
     return ipaddress.ip_network(cidr, strict=False)
 
 
-def node_view(routes, links, tunnel_device):
+def node_view(routes, links, tunnel_device, neighbours=None, fdb=None):
     """What the node looks like from its tables: addresses, connected networks, default gateway, tunnel.
 
     *links* may be ``None`` (only a route capture was given): addresses are then taken from the connected
-    routes' ``src`` and the tunnel's state is unknown.
+    routes' ``src`` and the tunnel's state is unknown. *neighbours* and *fdb*: vxlan.calico's tables (see
+    :func:`vxlan_state`), None when not read.
     """
     skip_devices = {tunnel_device, VXLAN_DEVICE, "lo"}
     addresses = []
@@ -103,7 +104,7 @@ def node_view(routes, links, tunnel_device):
         "uplink": uplink,
         "uplink_mtu": uplink_mtu,
         "tunnel": tunnel_state(links, tunnel_device),
-        "vxlan": tunnel_state(links, VXLAN_DEVICE),
+        "vxlan": vxlan_state(links, neighbours, fdb),
         "workloads": workload_interfaces(links),
     }
 
@@ -138,6 +139,17 @@ def tunnel_state(links, tunnel_device):
     if link is not None:
         state.update(kind=link["kind"] or link["link_type"], up="UP" in link["flags"], operstate=link["operstate"],
                      mtu=link["mtu"], flags=list(link["flags"]), addresses=list(link["addresses"]))
+    return state
+
+
+def vxlan_state(links, neighbours, fdb):
+    """vxlan.calico as :func:`tunnel_state` describes a device, with its VNI and UDP port (None without ``ip -d``),
+    ``neighbours`` ``{VTEP address: MAC}`` and ``fdb`` ``{MAC: [remote node addresses]}``: where the kernel sends
+    what is routed via each VTEP (None when these tables were not read)."""
+    state = tunnel_state(links, VXLAN_DEVICE)
+    link = next((item for item in links or [] if item["name"] == VXLAN_DEVICE), None)
+    vxlan = (link or {}).get("vxlan") or {}
+    state.update(vni=vxlan.get("vni"), port=vxlan.get("port"), neighbours=neighbours, fdb=fdb)
     return state
 
 
@@ -244,8 +256,8 @@ def summarise(classified):
     return counts
 
 
-def describe_node(routes, links, pools, tunnel_device):
+def describe_node(routes, links, pools, tunnel_device, neighbours=None, fdb=None):
     """Everything node_routes_info returns about a node, from its parsed tables (see that module's RETURN)."""
-    view = node_view(routes, links, tunnel_device)
+    view = node_view(routes, links, tunnel_device, neighbours, fdb)
     classified = classify_routes(routes, view, pools, tunnel_device)
     return dict(view, routes=classified, summary=summarise(classified))

@@ -78,6 +78,13 @@ options:
       - Not needed with O(datastore=etcdv2), where the global key is always set.
     type: bool
     default: false
+  fix_felix_vxlan:
+    description:
+      - When the result has a VXLAN pool, also set C(vxlanEnabled=true) in FelixConfiguration C(default) if it is
+        V(false) (kubespray writes that unless C(calico_vxlan_mode) is set) or unset (Calico up to v3.22 needs it).
+      - Without this, an explicit V(false) is reported in RV(traps) and Felix creates no C(vxlan.calico).
+    type: bool
+    default: false
   operator_managed:
     description:
       - What to do when the pool is managed by tigera-operator (label C(app.kubernetes.io/managed-by=tigera-operator)),
@@ -221,6 +228,7 @@ def main() -> None:
         nat_outgoing={"type": "bool"},
         strip_legacy_ipip={"type": "bool", "default": False},
         fix_felix_ipip={"type": "bool", "default": False},
+        fix_felix_vxlan={"type": "bool", "default": False},
         operator_managed={"type": "str", "choices": ["fail", "edit_installation"], "default": "fail"},
         retries={"type": "int", "default": 5},
         restore={"type": "dict"},
@@ -245,7 +253,8 @@ def main() -> None:
             result = restore(datastore, params["restore"], params["expected_revision"], module.check_mode, params["retries"])
         else:
             request = {k: params[k] for k in ("name", "cidr", "ipip_mode", "vxlan_mode", "nat_outgoing",
-                                              "strip_legacy_ipip", "fix_felix_ipip", "operator_managed")}
+                                              "strip_legacy_ipip", "fix_felix_ipip", "fix_felix_vxlan",
+                                              "operator_managed")}
             result = ensure(datastore, request, module.check_mode, params["retries"])
     except PlanError as exc:
         module.fail_json(msg=str(exc))

@@ -127,11 +127,16 @@ pools:
       description: 'The object exactly as stored.'
       type: dict
 felix:
-  description: The global Felix IPIP setting. C(ipip_enabled) is null when unset (Calico v3.23+ then derives it from
-    the pools; Calico v2 treats unset as off). Null when the datastore has no such object.
+  description:
+    - The global Felix encapsulation settings. C(ipip_enabled) and C(vxlan_enabled) are null when unset (Calico v3.23+
+      then derives them from the pools; Calico v2 treats an unset IPIP as off and has no VXLAN). C(vxlan_vni) and
+      C(vxlan_port) are FelixConfiguration's C(vxlanVNI) and C(vxlanPort), null when unset (Felix then uses 4096 and
+      4789).
+    - Null when the datastore has no such object.
   returned: always
   type: dict
-  sample: {name: default, ipip_enabled: false, key: /calico/resources/v3/projectcalico.org/felixconfigurations/default}
+  sample: {name: default, ipip_enabled: false, vxlan_enabled: null, vxlan_vni: null, vxlan_port: null,
+           key: /calico/resources/v3/projectcalico.org/felixconfigurations/default}
 operator:
   description: The tigera-operator Installation C(default) (Kubernetes datastore only).
   returned: always

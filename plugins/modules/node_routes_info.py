@@ -19,6 +19,9 @@ description:
     because the remote node is in another subnet.
   - Returns the state of the IPIP tunnel device (O(tunnel_device)), the node's addresses, default gateway and
     uplink MTU.
+  - Where the node has Felix's VXLAN device C(vxlan.calico), also reads its ARP table (C(ip -4 neigh show dev
+    vxlan.calico)) and FDB (C(bridge fdb show dev vxlan.calico)), which say to which node the kernel sends what is
+    routed via each remote VTEP. Without the C(bridge) command, RV(vxlan.fdb) is null.
   - Offline mode, when O(routes) is given, parses captured outputs instead of running anything, so a pasted
     C(ip route) can be diagnosed and tests can feed real captures.
   - Changes nothing on the node.
@@ -63,6 +66,14 @@ options:
     description:
       - Offline mode. Captured output of C(ip -d addr show) (text or JSON); it also describes the links, so
         O(links) is then not needed.
+    type: str
+  neighbours:
+    description:
+      - Offline mode. Captured output of C(ip -4 neigh show dev vxlan.calico) (text or JSON). Optional.
+    type: str
+  fdb:
+    description:
+      - Offline mode. Captured output of C(bridge fdb show dev vxlan.calico) (text or JSON). Optional.
     type: str
 notes:
   - Felix-programmed routes (protocol 80, Calico v3.33 and later) count like C(proto bird) ones; the protocol is
@@ -200,9 +211,14 @@ vxlan:
   description:
     - Felix's VXLAN device (C(vxlan.calico)) as the node has it, with the keys of RV(tunnel); its C(exists) is
       null when only routes were given offline.
+    - C(vni) and C(port) are the device's VXLAN network identifier and UDP port (null when unknown).
+    - C(neighbours) maps each VTEP address to its MAC (the device's ARP table) and C(fdb) each MAC to the node
+      addresses its packets are sent to (the device's forwarding database); each null when not read.
   returned: always
   type: dict
-  sample: {name: vxlan.calico, exists: true, kind: vxlan, up: true, mtu: 1450, addresses: [192.168.70.1/32]}
+  sample: {name: vxlan.calico, exists: true, kind: vxlan, up: true, mtu: 1450, addresses: [192.168.70.1/32],
+           vni: 4096, port: 4789, neighbours: {192.168.80.0: "66:c5:8e:27:41:03"},
+           fdb: {"66:c5:8e:27:41:03": [10.39.0.111]}}
 uplink:
   description: The default route's device, or null.
   returned: always
@@ -250,9 +266,18 @@ from ansible_collections.k8snet.calico.plugins.module_utils._iproute_parse impor
     parse_links,
     parse_routes,
 )
-from ansible_collections.k8snet.calico.plugins.module_utils._node_commands import read_dmi, read_node_tables
+from ansible_collections.k8snet.calico.plugins.module_utils._iproute_vxlan import (
+    parse_vxlan_fdb,
+    parse_vxlan_neighbours,
+)
+from ansible_collections.k8snet.calico.plugins.module_utils._node_commands import (
+    read_dmi,
+    read_node_tables,
+    read_vxlan_tables,
+)
 from ansible_collections.k8snet.calico.plugins.module_utils._platform import describe_platform
 from ansible_collections.k8snet.calico.plugins.module_utils._route_classify import (
+    VXLAN_DEVICE,
     PoolError,
     describe_node,
     parse_pools,
@@ -267,8 +292,10 @@ def main():
             routes=dict(type="str"),
             links=dict(type="str"),
             addresses=dict(type="str"),
+            neighbours=dict(type="str"),
+            fdb=dict(type="str"),
         ),
-        required_by=dict(links=("routes",), addresses=("routes",)),
+        required_by=dict(links=("routes",), addresses=("routes",), neighbours=("routes",), fdb=("routes",)),
         supports_check_mode=True,
     )
     params = module.params
@@ -280,7 +307,8 @@ def main():
                 raise IprouteParseError("routes: the capture is empty; give the output of `ip -4 route show` "
                                         "(text) or `ip -j -4 route show` (JSON)")
             captures = dict(mode="offline", routes=params["routes"],
-                            links=params["addresses"] if params["addresses"] is not None else params["links"])
+                            links=params["addresses"] if params["addresses"] is not None else params["links"],
+                            neighbours=params["neighbours"], fdb=params["fdb"])
         else:
             captures = read_node_tables(module)
             read_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
@@ -289,10 +317,17 @@ def main():
         links, links_format = (None, "none")
         if captures["links"] is not None:
             links, links_format = parse_links(captures["links"], what="addresses" if params["addresses"] else "links")
+        if captures["mode"] == "live" and any(link["name"] == VXLAN_DEVICE for link in links or []):
+            captures.update(read_vxlan_tables(module, VXLAN_DEVICE))
+        neighbours = fdb = None
+        if captures.get("neighbours") is not None:
+            neighbours = parse_vxlan_neighbours(captures["neighbours"], VXLAN_DEVICE)
+        if captures.get("fdb") is not None:
+            fdb = parse_vxlan_fdb(captures["fdb"], VXLAN_DEVICE)
     except (IprouteParseError, PoolError) as exc:
         module.fail_json(msg=str(exc))
     try:
-        node = describe_node(routes, links, pools, params["tunnel_device"])
+        node = describe_node(routes, links, pools, params["tunnel_device"], neighbours, fdb)
     except Exception as exc:  # pylint: disable=broad-except  # a bug of ours: a message, not a traceback
         module.fail_json(msg="node_routes_info could not judge the parsed tables (%s: %s); this is a bug, please "
                              "report it with the captures" % (type(exc).__name__, exc), exception=traceback.format_exc())

@@ -46,13 +46,16 @@ try:
 except ImportError:  # reported by the filter as a missing requirement
     netaddr = None
 
-CAUSES = ("ok", "via_gateway", "missing", "wrong_next_hop", "wrong_device", "not_onlink", "linkdown", "stale")
+CAUSES = ("ok", "via_gateway", "missing", "wrong_next_hop", "wrong_device", "not_onlink", "linkdown", "stale",
+          "vtep_unresolved")
 IPIP_MODES = ("Always", "CrossSubnet", "Never")
 # The smallest MTU a tunnel may sanely have (IPv4 minimum reassembly size) and each encapsulation's overhead over
 # IPv4 (Calico's docs, networking/configuring/mtu: IPIP 20, VXLAN 50).
 MIN_TUNNEL_MTU = 576
 IPIP_OVERHEAD = 20
 VXLAN_OVERHEAD = 50
+# Felix's VXLAN device defaults, FelixConfiguration vxlanVNI and vxlanPort (felix/config/config_params.go).
+FELIX_VXLAN_VNI, FELIX_VXLAN_PORT = 4096, 4789
 
 
 class VerdictInputError(ValueError):
@@ -288,7 +291,42 @@ def _route_cause(route, local, owner, mode, facts, tunnel_device, expected=None)
             gateway, want_gateway, owner["name"], "'s VXLAN tunnel address" if want_dev == "vxlan" else "")
     if want_onlink and "onlink" not in (route.get("flags") or []):
         return "not_onlink", "tunnel route without onlink"
+    if want_dev == "vxlan":
+        wrong = _vtep_cause(gateway, owner, want_gateway is None, facts.get("vxlan") or {})
+        if wrong is not None:
+            return wrong
     return "ok", "via %s dev %s" % (gateway, route.get("dev"))
+
+
+def _vtep_cause(vtep, owner, vtep_unknown, vxlan):
+    """``(cause, detail)`` when a VXLAN route's next hop *vtep* does not lead to the block's *owner*, else None.
+
+    The node's own tables decide where they were read: the kernel sends what is routed via *vtep* to the address
+    the FDB holds for the MAC the ARP table holds for *vtep*, and nowhere without both (Felix programs one of each
+    per remote VTEP, learning off: felix/dataplane/linux/vxlan_mgr.go). Without an FDB, a VTEP the datastore does
+    not name (*vtep_unknown*) must be from one of the owner's blocks, where Calico takes it from
+    (node/pkg/allocateip/allocateip.go), as the node's own VTEP is judged.
+    """
+    neighbours, fdb = vxlan.get("neighbours"), vxlan.get("fdb")
+    if neighbours is not None:
+        mac = neighbours.get(vtep)
+        if mac is None:
+            return "vtep_unresolved", ("no ARP entry for VTEP %s on %s: the kernel cannot address it (Felix programs "
+                                       "one per remote VTEP)" % (vtep, VXLAN_DEVICE))
+        if fdb is not None:
+            remotes = fdb.get(mac)
+            if not remotes:
+                return "vtep_unresolved", ("no FDB entry for VTEP %s (MAC %s) on %s: its packets go to no node "
+                                           "(Felix programs one per remote VTEP)" % (vtep, mac, VXLAN_DEVICE))
+            if owner["ip"] not in remotes:
+                return "wrong_next_hop", "VTEP %s (MAC %s) is sent to %s, not to %s (%s)" % (
+                    vtep, mac, ", ".join(remotes), owner["name"], owner["ip"])
+            return None
+    if vtep_unknown and owner["blocks"] and not any(_ip(vtep, "route gateway") in block for block in owner["blocks"]):
+        return "wrong_next_hop", ("next hop %s is not in a block of %s (%s): Calico takes a node's VXLAN tunnel "
+                                  "address from its own block" % (vtep, owner["name"],
+                                                                  ", ".join(str(b) for b in owner["blocks"])))
+    return None
 
 
 def _judge_device(device, name, kind, overhead, local, uplink_mtu, what, datastore_address=None):
@@ -328,14 +366,20 @@ def judge_tunnel(facts, local, ipip_expected, tunnel_device, datastore_tunnel_ad
                          facts.get("uplink_mtu"), "tunnel", datastore_tunnel_address)
 
 
-def judge_vxlan(facts, local, vxlan_expected):
+def judge_vxlan(facts, local, vxlan_expected, vni=FELIX_VXLAN_VNI, port=FELIX_VXLAN_PORT):
     """Problems with Felix's VXLAN device (empty when fine or when no VXLAN is expected): it exists, is of kind
-    vxlan, is up, holds a /32 VTEP address from the node's own blocks, and its MTU leaves room for VXLAN's 50
-    bytes (felix/dataplane/linux/vxlan_mgr.go)."""
+    vxlan, is up, holds a /32 VTEP address from the node's own blocks, its MTU leaves room for VXLAN's 50 bytes,
+    and it uses Felix's VNI and UDP port, *vni* and *port*, where ``ip -d`` showed them: a node on another VNI or
+    port exchanges no packet with the rest (felix/dataplane/linux/vxlan_mgr.go, felix/config/config_params.go)."""
     if not vxlan_expected:
         return []
-    return _judge_device(facts.get("vxlan") or {}, VXLAN_DEVICE, "vxlan", VXLAN_OVERHEAD, local,
-                         facts.get("uplink_mtu"), "VTEP")
+    device = facts.get("vxlan") or {}
+    problems = _judge_device(device, VXLAN_DEVICE, "vxlan", VXLAN_OVERHEAD, local, facts.get("uplink_mtu"), "VTEP")
+    if device.get("exists") and device.get("vni") is not None and device["vni"] != vni:
+        problems.append("%s has VNI %s, not %d (Felix's vxlanVNI)" % (VXLAN_DEVICE, device["vni"], vni))
+    if device.get("exists") and device.get("port") is not None and device["port"] != port:
+        problems.append("%s uses UDP port %s, not %d (Felix's vxlanPort)" % (VXLAN_DEVICE, device["port"], port))
+    return problems
 
 
 def workload_mtu_warnings(facts, ipip_expected, vxlan_expected=False):
@@ -369,14 +413,25 @@ def workload_mtu_warnings(facts, ipip_expected, vxlan_expected=False):
                  len(above), largest, tunnel_mtu, shown, fix)}]
 
 
+def _workload_warnings(facts, ipip_expected, vxlan_expected, planned, remote, local):
+    """workload_mtu_warnings for the encapsulation the node's blocks use, or, in a diagnosis before a change
+    (*planned*: ``(kind, mode)``) that will make the node tunnel, for the encapsulation to come."""
+    if planned is not None and _tunnels_when_planned(planned[1], remote, local):
+        return workload_mtu_warnings(facts, planned[0] == "ipip", planned[0] == "vxlan")
+    return workload_mtu_warnings(facts, ipip_expected, vxlan_expected)
+
+
 def verdict(hosts, calico_nodes=None, affinities=None, pools=None, tunnel_device="tunl0", mode=None,
-            tunnel_addresses=None, scope=None, planned_ipip_mode=None):
+            tunnel_addresses=None, scope=None, planned_ipip_mode=None, vxlan_vni=FELIX_VXLAN_VNI,
+            vxlan_port=FELIX_VXLAN_PORT, planned_vxlan_mode=None):
     """Judge every host, each block by its own pool's modes.
 
     ``mode`` overrides every pool's modes (that IPIP mode, no VXLAN), e.g. to judge tables against one mode.
     ``planned_ipip_mode``: the IPIP mode about to be set on the pools in scope (a diagnosis before the change): a
     node that will then tunnel to a peer is warned of its pods above the tunnel to come (workload_mtu_above_tunnel);
-    it changes no judgement.
+    it changes no judgement; ``Never`` plans nothing. ``planned_vxlan_mode``: the same for a switch to VXLAN (its tunnel: uplink - 50).
+    ``vxlan_vni`` and ``vxlan_port``: the VNI and UDP port Felix gives vxlan.calico (FelixConfiguration vxlanVNI,
+    vxlanPort; defaults 4096 and 4789).
     ``scope``: pool names or CIDRs whose blocks decide ``ok`` / ``converged`` (None: every pool; see the module
     docstring). Equal block entries are one object shared by the hosts' ``blocks`` lists: treat the result as
     read-only.
@@ -385,8 +440,19 @@ def verdict(hosts, calico_nodes=None, affinities=None, pools=None, tunnel_device
         raise VerdictInputError("the Python library netaddr is required on the controller (pip install netaddr)")
     if mode is not None and mode not in IPIP_MODES:
         raise VerdictInputError("mode: %r is not one of %s" % (mode, ", ".join(IPIP_MODES)))
-    if planned_ipip_mode is not None and planned_ipip_mode not in ("Always", "CrossSubnet"):
-        raise VerdictInputError("planned_ipip_mode: %r is not one of Always, CrossSubnet" % (planned_ipip_mode,))
+    planned = None
+    for field, kind, value in (("planned_ipip_mode", "ipip", planned_ipip_mode),
+                               ("planned_vxlan_mode", "vxlan", planned_vxlan_mode)):
+        if value is not None and value not in IPIP_MODES:
+            raise VerdictInputError("%s: %r is not one of %s" % (field, value, ", ".join(IPIP_MODES)))
+        if value not in (None, "Never"):  # (Never: this encapsulation is not planned)
+            if planned is not None:
+                raise VerdictInputError("planned_ipip_mode and planned_vxlan_mode: give one, a change sets one "
+                                        "encapsulation")
+            planned = (kind, value)
+    for field, value, most in (("vxlan_vni", vxlan_vni, 2 ** 24 - 1), ("vxlan_port", vxlan_port, 65535)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+            raise VerdictInputError("%s: %r is not a whole number from 1 to %d" % (field, value, most))
     check_inputs(hosts, calico_nodes, affinities, pools)
     # Nothing made here refers back to itself: pause the cyclic garbage collector, which would otherwise walk the
     # millions of route and block objects again and again while the result grows (most of the time at 1,000 nodes).
@@ -394,7 +460,7 @@ def verdict(hosts, calico_nodes=None, affinities=None, pools=None, tunnel_device
     gc.disable()
     try:
         return _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel_addresses, scope,
-                        planned_ipip_mode)
+                        planned, (vxlan_vni, vxlan_port))
     except (KeyError, TypeError, AttributeError):
         check_routes(hosts)  # a malformed route: say which (free when nothing fails)
         raise
@@ -403,18 +469,18 @@ def verdict(hosts, calico_nodes=None, affinities=None, pools=None, tunnel_device
             gc.enable()
 
 
-def _tunnels_when_planned(planned_ipip_mode, remote, local):
-    """Whether *local* will tunnel to a peer's in-scope block once ``planned_ipip_mode`` is set (Always: any peer;
+def _tunnels_when_planned(planned_mode, remote, local):
+    """Whether *local* will tunnel to a peer's in-scope block once ``planned_mode`` is set (Always: any peer;
     CrossSubnet: a peer in another subnet). Only asked in a diagnosis, outside the hot loop."""
     for _block, owner_name, owner, _ip, owner_int, *_modes, _pool, in_scope, _entries in remote:
         if in_scope and owner is not None and owner_name != local["name"] and (
-                planned_ipip_mode == "Always" or not local["net_first"] <= owner_int <= local["net_last"]):
+                planned_mode == "Always" or not local["net_first"] <= owner_int <= local["net_last"]):
             return True
     return False
 
 
 def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel_addresses, scope,
-             planned_ipip_mode=None):
+             planned=None, vxlan_device=(FELIX_VXLAN_VNI, FELIX_VXLAN_PORT)):
     layout = cluster_layout(calico_nodes, affinities, pools, hosts, scope)
     nodes, owners, networks = layout["nodes"], layout["owners"], layout["networks"]
     remote_blocks = sorted(owners.items(), key=lambda item: networks[item[0]].sort_key())
@@ -461,6 +527,9 @@ def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel
         ipip_expected = ipip_expected_out = vxlan_expected = vxlan_expected_out = False
         local_name, local_first, local_last = local["name"], local["net_first"], local["net_last"]
         uplink = facts.get("uplink")
+        # VXLAN routes of a node whose ARP/FDB tables were read are followed through them (_vtep_cause), not
+        # taken on the fast path below
+        no_fast_kind = "vxlan" if (facts.get("vxlan") or {}).get("neighbours") is not None else None
         for (block, owner_name, owner, owner_ip, owner_int, block_mode, block_vxlan, encap_kind, encap_mode, want_gw,
              pool, in_scope, entries) in remote:
             route = pop(block, None)
@@ -482,15 +551,14 @@ def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel
             kind = route.get("kind") if route is not None else None
             # The two shapes nearly every route has, decided here as _route_cause() decides them; the rest there.
             # Entries are looked up by what their text depends on: the device, the gateway, or cause and detail.
-            # (want_gw is None only for a VXLAN block whose owner's VXLAN tunnel address is unknown: any next hop.)
-            if kind == encap_kind and tunnel and (route.get("gateway") == want_gw if want_gw is not None
-                                                  else route.get("gateway")) \
-                    and "onlink" in (route.get("flags") or ()) and "linkdown" not in route.get("flags"):
+            # (want_gw is None only for a VXLAN block whose owner's VXLAN tunnel address is unknown: judged there.)
+            if kind == encap_kind and kind != no_fast_kind and tunnel and route.get("gateway") == want_gw \
+                    and want_gw is not None and "onlink" in (route.get("flags") or ()) \
+                    and "linkdown" not in route.get("flags"):
                 dev = route.get("dev")
-                key = dev if want_gw is not None else (dev, route.get("gateway"))
-                entry = entries.get(key)
+                entry = entries.get(dev)
                 if entry is None:
-                    entry = entries[key] = {"block": block, "owner": owner_name, "owner_ip": owner_ip,
+                    entry = entries[dev] = {"block": block, "owner": owner_name, "owner_ip": owner_ip,
                                             "mode": block_mode, "vxlan_mode": block_vxlan, "pool": pool,
                                             "in_scope": in_scope, "cause": "ok",
                                             "detail": "via %s dev %s" % (route.get("gateway"), dev),
@@ -559,9 +627,9 @@ def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel
         problems_out = ([] if ipip_expected else judge_tunnel(facts, local, ipip_expected_out, tunnel_device,
                                                               tunnel_addresses.get(local["name"])))
         if vxlan_expected:  # (only then: no call per node where no block uses VXLAN, the usual case)
-            problems += judge_vxlan(facts, local, True)
+            problems += judge_vxlan(facts, local, True, *vxlan_device)
         elif vxlan_expected_out:
-            problems_out += judge_vxlan(facts, local, True)
+            problems_out += judge_vxlan(facts, local, True, *vxlan_device)
         results.append({
             "host": host, "node": local["name"], "address": local["ip"], "subnet": local["network"],
             "ok": not bad and not problems, "problems": problems,
@@ -570,9 +638,8 @@ def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel
             "blocks": blocks, "blocks_ok": judged_in_scope - len(bad),
             "blocks_bad": len(bad), "first_bad": bad[0] if bad else None,
             "blocks_bad_out_of_scope": len(bad_out), "problems_out_of_scope": problems_out,
-            "warnings": workload_mtu_warnings(facts, ipip_expected or ipip_expected_out or (
-                planned_ipip_mode is not None and _tunnels_when_planned(planned_ipip_mode, remote, local)),
-                vxlan_expected or vxlan_expected_out),
+            "warnings": _workload_warnings(facts, ipip_expected or ipip_expected_out,
+                                           vxlan_expected or vxlan_expected_out, planned, remote, local),
         })
     layout_nodes = []
     for n in sorted(nodes.values(), key=lambda n: n["name"]):

@@ -96,3 +96,23 @@ def test_live_json_and_text_paths_agree(node_namespace, tmp_path):
     assert with_text["source"] == {"mode": "live", "routes": "text", "links": "text"}
     for key in ("routes", "summary", "tunnel", "addresses", "default_gateway", "uplink", "connected_networks"):
         assert with_text[key] == with_json[key], key
+
+
+def test_live_vxlan_device_and_its_arp_and_fdb_are_read(node_namespace, tmp_path):
+    """A real kernel vxlan.calico as Felix keeps it: VNI, port, and the ARP and FDB entry of a remote VTEP, read
+    in the same module run, on the JSON and the text path alike."""
+    for step in ("link add vxlan.calico type vxlan id 4096 local 10.39.0.110 dev eth0 dstport 4789 nolearning",
+                 "link set vxlan.calico mtu 1450 up", "addr add 192.168.70.0/32 dev vxlan.calico",
+                 "neigh add 192.168.169.192 lladdr 66:c5:8e:27:41:02 dev vxlan.calico nud permanent"):
+        subprocess.run(["ip", "-n", node_namespace] + step.split(), check=True)
+    subprocess.run(["bridge", "-n", node_namespace, "fdb", "add", "66:c5:8e:27:41:02", "dev", "vxlan.calico",
+                    "dst", "10.39.3.75", "self", "permanent"], check=True)
+    with_json = run_module(node_namespace, tmp_path)["vxlan"]
+    assert (with_json["exists"], with_json["vni"], with_json["port"], with_json["mtu"]) == (True, 4096, 4789, 1450)
+    assert with_json["neighbours"] == {"192.168.169.192": "66:c5:8e:27:41:02"}
+    assert with_json["fdb"] == {"66:c5:8e:27:41:02": ["10.39.3.75"]}
+    bindir = tmp_path / "old-iproute"
+    bindir.mkdir()
+    (bindir / "ip").write_text(NO_JSON_IP % shutil.which("ip"))
+    (bindir / "ip").chmod(0o755)
+    assert run_module(node_namespace, tmp_path, path_prefix=str(bindir))["vxlan"] == with_json

@@ -10,7 +10,12 @@ from ansible_collections.k8snet.calico.plugins.module_utils._iproute_parse impor
     parse_links,
     parse_routes,
 )
+from ansible_collections.k8snet.calico.plugins.module_utils._iproute_vxlan import (
+    parse_vxlan_fdb,
+    parse_vxlan_neighbours,
+)
 from ansible_collections.k8snet.calico.plugins.module_utils._route_classify import (
+    VXLAN_DEVICE,
     describe_node,
     parse_pools,
 )
@@ -426,8 +431,12 @@ def test_the_planned_crosssubnet_warns_only_nodes_with_peers_in_other_subnets():
     always = by_host(ipip_verdict(hosts, nodes=same_subnet, affinities=affinities, pools=NEVER,
                                   planned_ipip_mode="Always"))["node2"]
     assert [w["name"] for w in always["warnings"]] == ["workload_mtu_above_tunnel"]
-    with pytest.raises(AnsibleFilterError, match="planned_ipip_mode: 'Never' is not one of Always, CrossSubnet"):
-        ipip_verdict(hosts, nodes=same_subnet, affinities=affinities, pools=NEVER, planned_ipip_mode="Never")
+    never = by_host(ipip_verdict(hosts, nodes=same_subnet, affinities=affinities, pools=NEVER,
+                                 planned_ipip_mode="Never", planned_vxlan_mode="Never"))["node2"]
+    assert never["warnings"] == []  # (Never plans no tunnel)
+    with pytest.raises(AnsibleFilterError, match="planned_ipip_mode: 'never' is not one of Always, CrossSubnet, "
+                                                 "Never"):
+        ipip_verdict(hosts, nodes=same_subnet, affinities=affinities, pools=NEVER, planned_ipip_mode="never")
 
 
 # VXLAN Always as Felix programs it, captured with a real vxlan.calico (capture.sh: vxlan-always), node1's view.
@@ -479,3 +488,102 @@ def test_pods_above_the_vxlan_mtu_are_named_against_vxlan_overhead():
     node1 = by_host(ipip_verdict({"node1": facts}, nodes=VXLAN_NODES, affinities=VXLAN_AFFINITIES,
                                  pools=VXLAN_POOLS))["node1"]
     assert [(w["name"], w["tunnel_mtu"]) for w in node1["warnings"]] == [("workload_mtu_above_tunnel", 1450)]
+
+
+# Before Felix has given the nodes their VTEPs (a diagnosis, or a layout read before the switch to VXLAN), the
+# datastore names no VXLAN tunnel address: the next hop must still lead to the block's owner.
+VXLAN_NODES_BEFORE_VTEPS = [dict((k, v) for k, v in n.items() if k != "vxlan_tunnel_address") for n in VXLAN_NODES]
+SWAPPED = capture("vxlan-always.routes.txt").replace(
+    "192.168.80.0/26 via 192.168.80.0", "192.168.80.0/26 via 192.168.169.192")
+
+
+def vxlan_tables(neigh=None, fdb=None):
+    return (parse_vxlan_neighbours(neigh if neigh is not None else capture("vxlan-always.neigh.txt"), VXLAN_DEVICE),
+            parse_vxlan_fdb(fdb if fdb is not None else capture("vxlan-always.fdb.txt"), VXLAN_DEVICE))
+
+
+def vxlan_verdict(routes_text, tables=(None, None), nodes=VXLAN_NODES_BEFORE_VTEPS):
+    facts = describe_node(parse_routes(routes_text)[0], parse_links(capture("vxlan-always.addr.txt"))[0], POOLS,
+                          "tunl0", *tables)
+    return by_host(ipip_verdict({"node1": facts}, nodes=nodes, affinities=VXLAN_AFFINITIES,
+                                pools=VXLAN_POOLS))["node1"]
+
+
+def bad_blocks(node):
+    return [(b["block"], b["cause"], b["detail"]) for b in node["blocks"] if b["cause"] != "ok"]
+
+
+def test_a_vxlan_route_via_another_nodes_vtep_is_not_ok_without_datastore_vteps():
+    assert SWAPPED != capture("vxlan-always.routes.txt")
+    node1 = vxlan_verdict(SWAPPED)
+    assert node1["ok"] is False
+    assert bad_blocks(node1) == [(
+        "192.168.80.0/26", "wrong_next_hop",
+        "next hop 192.168.169.192 is not in a block of node3 (192.168.80.0/26): Calico takes a node's VXLAN "
+        "tunnel address from its own block")]
+
+
+@pytest.mark.parametrize("fmt", ["txt", "json"])
+def test_vxlan_next_hops_are_followed_through_arp_and_fdb_to_the_owner(fmt):
+    tables = vxlan_tables(capture("vxlan-always.neigh.%s" % fmt), capture("vxlan-always.fdb.%s" % fmt))
+    assert tables == ({"192.168.80.0": "66:c5:8e:27:41:03", "192.168.169.192": "66:c5:8e:27:41:02"},
+                      {"66:c5:8e:27:41:03": ["10.39.0.111"], "66:c5:8e:27:41:02": ["10.39.3.75"]})
+    node1 = vxlan_verdict(capture("vxlan-always.routes.txt"), tables)
+    assert node1["ok"] is True and node1["blocks_ok"] == 2
+    assert node1["vxlan"]["neighbours"] == tables[0]
+
+
+def test_a_vtep_whose_fdb_sends_elsewhere_or_that_does_not_resolve_is_not_ok():
+    stale = capture("vxlan-always.fdb.txt").replace("dst 10.39.0.111", "dst 10.39.0.99")  # node3's old address
+    node1 = vxlan_verdict(capture("vxlan-always.routes.txt"), vxlan_tables(fdb=stale))
+    assert bad_blocks(node1) == [(
+        "192.168.80.0/26", "wrong_next_hop",
+        "VTEP 192.168.80.0 (MAC 66:c5:8e:27:41:03) is sent to 10.39.0.99, not to node3 (10.39.0.111)")]
+    no_arp = "\n".join(line for line in capture("vxlan-always.neigh.txt").splitlines() if "192.168.80.0" not in line)
+    node1 = vxlan_verdict(capture("vxlan-always.routes.txt"), vxlan_tables(neigh=no_arp))
+    assert bad_blocks(node1) == [(
+        "192.168.80.0/26", "vtep_unresolved",
+        "no ARP entry for VTEP 192.168.80.0 on vxlan.calico: the kernel cannot address it (Felix programs one per "
+        "remote VTEP)")]
+    no_fdb = "\n".join(line for line in capture("vxlan-always.fdb.txt").splitlines() if "41:03" not in line)
+    node1 = vxlan_verdict(capture("vxlan-always.routes.txt"), vxlan_tables(fdb=no_fdb))
+    assert bad_blocks(node1) == [(
+        "192.168.80.0/26", "vtep_unresolved",
+        "no FDB entry for VTEP 192.168.80.0 (MAC 66:c5:8e:27:41:03) on vxlan.calico: its packets go to no node "
+        "(Felix programs one per remote VTEP)")]
+    # the datastore's VTEP, where known, is checked first
+    assert vxlan_verdict(SWAPPED, vxlan_tables(), nodes=VXLAN_NODES)["first_bad"]["detail"] == (
+        "next hop 192.168.169.192, expected 192.168.80.0 (node3's VXLAN tunnel address)")
+
+
+def test_vxlan_device_vni_and_port_are_read_and_judged():
+    for fmt in ("txt", "json"):
+        vxlan = vxlan_node1(fmt)["vxlan"]
+        assert (vxlan["vni"], vxlan["port"]) == (4096, 4789)
+    facts = vxlan_node1()
+    facts["vxlan"] = dict(facts["vxlan"], vni=1, port=8472)
+    node1 = by_host(ipip_verdict({"node1": facts}, nodes=VXLAN_NODES, affinities=VXLAN_AFFINITIES,
+                                 pools=VXLAN_POOLS))["node1"]
+    assert node1["problems"] == ["vxlan.calico has VNI 1, not 4096 (Felix's vxlanVNI)",
+                                 "vxlan.calico uses UDP port 8472, not 4789 (Felix's vxlanPort)"]
+    custom = by_host(ipip_verdict({"node1": facts}, nodes=VXLAN_NODES, affinities=VXLAN_AFFINITIES,
+                                  pools=VXLAN_POOLS, felix={"vxlan_vni": 1, "vxlan_port": 8472}))["node1"]
+    assert custom["problems"] == []
+
+
+def test_the_diagnosis_before_a_switch_to_vxlan_warns_against_vxlan_overhead():
+    """A pod at 1480 fits the IPIP tunnel to come (1500 - 20) but not VXLAN's (1500 - 50)."""
+    uplink_only = NODE2_TUNNEL[NODE2_TUNNEL.index("2: eth0"):]
+    pod_1480 = OLD_POD.replace("mtu 1500", "mtu 1480")
+    assert pod_1480 != OLD_POD
+    hosts = {"node2": facts(NODE2_BEFORE, uplink_only + pod_1480)}
+    ipip = by_host(ipip_verdict(hosts, nodes=NODES, affinities=AFFINITIES, pools=NEVER,
+                                planned_ipip_mode="Always"))["node2"]
+    assert ipip["warnings"] == []
+    vxlan = by_host(ipip_verdict(hosts, nodes=NODES, affinities=AFFINITIES, pools=NEVER,
+                                 planned_vxlan_mode="CrossSubnet"))["node2"]
+    assert [(w["name"], w["tunnel_mtu"], w["largest_mtu"]) for w in vxlan["warnings"]] == [
+        ("workload_mtu_above_tunnel", 1450, 1480)]
+    with pytest.raises(AnsibleFilterError, match="planned_ipip_mode and planned_vxlan_mode: give one"):
+        ipip_verdict(hosts, nodes=NODES, affinities=AFFINITIES, pools=NEVER, planned_ipip_mode="Always",
+                     planned_vxlan_mode="Always")

@@ -78,3 +78,21 @@ def test_etcdv2_always_sets_global_felix_key_when_enabling():
     plan = plan_change(snap, {"cidr": "192.168.0.0/16", "ipip_mode": "cross-subnet"})
     assert [(w["what"], w["new"]) for w in plan["writes"]][1] == ("felix", "true")
     assert plan["writes"][0]["new"]["ipip_mode"] == "cross-subnet"
+
+
+def test_switching_to_vxlan_fixes_felix_vxlan_only_when_asked():
+    felix = load("kdd-felixconfiguration-kubespray.json")
+    felix["spec"].update(ipipEnabled=True, vxlanEnabled=False)
+    snapshot = snapshot_from_records(
+        "kubernetes", [rec("/apis/crd.projectcalico.org/v1/ippools/default-ipv4-ippool", POOL,
+                           load("kdd-ippool-crd.json"))],
+        rec("/apis/crd.projectcalico.org/v1/felixconfigurations/default", FELIX, felix))
+    change = {"name": "default-ipv4-ippool", "ipip_mode": "Never", "vxlan_mode": "Always"}
+    plan = plan_change(snapshot, change)
+    assert [w["what"] for w in plan["writes"]] == ["pool"]
+    assert [t["name"] for t in plan["traps"]] == ["felix_vxlan_disabled"]
+    plan = plan_change(snapshot, dict(change, fix_felix_vxlan=True, fix_felix_ipip=True))
+    assert [w["what"] for w in plan["writes"]] == ["pool", "felix"]
+    assert plan["writes"][1]["new"]["spec"]["vxlanEnabled"] is True
+    assert plan["writes"][1]["new"]["spec"]["ipipEnabled"] is True  # (already: no IPIP pool asks for it)
+    assert "felix_vxlan_disabled" not in [t["name"] for t in plan["traps"]]

@@ -142,3 +142,17 @@ def test_v1_pool_value_with_the_cidr_alone_is_a_pool():
 def test_other_objects_with_a_cidr_are_not_v1_pools(value):
     with pytest.raises(ValueError):
         normalise_pool(value, "etcdv2")
+
+
+def test_felix_vxlan_false_is_a_trap_for_vxlan_pools_only():
+    kubespray_ipip = load("kdd-felixconfiguration-kubespray.json")  # a kubespray cluster set up for IPIP
+    kubespray_ipip["spec"].update(ipipEnabled=True, vxlanEnabled=False, vxlanVNI=4097, vxlanPort=8472)
+    felix = felix_from_object(kubespray_ipip)
+    assert (felix["vxlan_enabled"], felix["vxlan_vni"], felix["vxlan_port"]) == (False, 4097, 8472)
+    traps = find_traps([v3_pool(ipipMode="Never", vxlanMode="Always")], felix, [], None, "kubernetes")
+    assert names(traps) == ["felix_vxlan_disabled", "vxlan_pool"]
+    message = next(t["message"] for t in traps if t["name"] == "felix_vxlan_disabled")
+    assert "vxlanEnabled: false" in message and "fix_felix_vxlan" in message
+    assert find_traps([v3_pool(ipipMode="Always")], felix, [], None, "kubernetes") == []
+    unset = felix_from_object(load("kdd-felixconfiguration-kubespray.json") | {"spec": {"vxlanVNI": "4096"}})
+    assert (unset["vxlan_enabled"], unset["vxlan_vni"], unset["vxlan_port"]) == (None, None, None)

@@ -22,6 +22,10 @@ from ansible_collections.k8snet.calico.plugins.module_utils._iproute_parse impor
     parse_links,
     parse_routes,
 )
+from ansible_collections.k8snet.calico.plugins.module_utils._iproute_vxlan import (
+    parse_vxlan_fdb,
+    parse_vxlan_neighbours,
+)
 from ansible_collections.k8snet.calico.plugins.module_utils._route_classify import describe_node, parse_pools
 
 POOLS = parse_pools(["10.0.0.0/8"])
@@ -200,3 +204,56 @@ def test_any_text_gives_a_result_or_a_named_error(routes_text, links_text):
        st.lists(st.dictionaries(st.sampled_from(LINK_KEYS), VALUES, max_size=6), max_size=3))
 def test_any_json_gives_a_result_or_a_named_error(routes, links):
     outcome(json.dumps(routes), json.dumps(links))
+
+
+# ------------------------------------------------------------------------------- vxlan.calico ARP and FDB
+@pytest.mark.parametrize("parse, output, message", [
+    (parse_vxlan_neighbours, "10.0.0.256 lladdr 66:c5:8e:27:41:03 PERMANENT",
+     "neighbours: line 1: 'address' is '10.0.0.256', not an IPv4 address"),
+    (parse_vxlan_neighbours, "192.168.80.0 lladdr 66:c5:8e:27:41 PERMANENT",
+     "neighbours: line 1: 'lladdr' is '66:c5:8e:27:41', not a MAC address"),
+    (parse_vxlan_neighbours, "192.168.80.0 lladdr", "neighbours: line 1: 'lladdr' is missing its value"),
+    (parse_vxlan_neighbours, "192.168.80.0 lladdr 66:c5:8e:27:41:03\n192.168.80.0 lladdr 66:c5:8e:27:41:04",
+     "neighbours: 192.168.80.0 has more than one MAC"),
+    (parse_vxlan_neighbours, '[{"dst": 5, "lladdr": "66:c5:8e:27:41:03"}]',
+     "neighbours: JSON item 0: 'dst' is 5, not an IPv4 address"),
+    (parse_vxlan_neighbours, '[5]', "neighbours: JSON item 0 is int, not an object"),
+    (parse_vxlan_fdb, "66:c5:8e:27:41:03 dst 10.39.0.1111 self permanent",
+     "fdb: line 1: 'dst' is '10.39.0.1111', not an IPv4 address"),
+    (parse_vxlan_fdb, '[{"mac": ["x"], "dst": "10.39.0.111"}]', "fdb: JSON item 0: 'mac' is ['x'], not a MAC"),
+    (parse_vxlan_fdb, '[{"mac": "66:c5:8e:27:41:03", "dst": "10.39.0.111", "ifname": 5}]',
+     "fdb: JSON item 0: 'ifname' is 5, not a string"),
+    (parse_vxlan_fdb, "x" * 70000, "fdb: line 1 is 70000 characters long"),
+])
+def test_bad_vxlan_tables_are_named_errors(parse, output, message):
+    with pytest.raises(IprouteParseError, match=re.escape(message)):
+        parse(output, "vxlan.calico")
+
+
+def test_vxlan_tables_keep_only_the_device_and_entries_that_resolve():
+    neighbours = ("192.168.80.0 dev vxlan.calico lladdr 66:C5:8E:27:41:03 PERMANENT\n"
+                  "10.39.0.1 dev eth0 lladdr 52:54:00:12:34:56 REACHABLE\n"
+                  "192.168.80.64 dev vxlan.calico FAILED\n")
+    assert parse_vxlan_neighbours(neighbours, "vxlan.calico") == {"192.168.80.0": "66:c5:8e:27:41:03"}
+    fdb = ("33:33:00:00:00:01 dev eth0 self permanent\n"
+           "66:c5:8e:27:41:03 dev vxlan.calico dst 10.39.0.111 self permanent\n"
+           "66:c5:8e:27:41:03 dev vxlan.calico dst 10.39.0.112 self permanent\n")
+    assert parse_vxlan_fdb(fdb, "vxlan.calico") == {"66:c5:8e:27:41:03": ["10.39.0.111", "10.39.0.112"]}
+
+
+VXLAN_WORDS = ["192.168.80.0", "10.0.0.256", "lladdr", "dst", "dev", "vxlan.calico", "eth0", "66:c5:8e:27:41:03",
+               "66:c5", "PERMANENT", "FAILED", "self", "permanent", "\u0662", "\n", "x"]
+
+
+@settings(derandomize=True, max_examples=200, deadline=5000)
+@given(st.lists(st.sampled_from(VXLAN_WORDS), max_size=30).map(" ".join) | st.text(max_size=100),
+       st.lists(st.dictionaries(st.sampled_from(["dst", "lladdr", "mac", "ifname", "dev", "state"]), VALUES,
+                                max_size=4), max_size=3))
+def test_any_vxlan_table_gives_a_result_or_a_named_error(text, objects):
+    for parse in (parse_vxlan_neighbours, parse_vxlan_fdb):
+        for output in (text, json.dumps(objects)):
+            try:
+                parse(output, "vxlan.calico")
+            except IprouteParseError as exc:
+                assert re.match(r"(neighbours|fdb): (line \d+|JSON item \d+|output looks like JSON|JSON output "
+                                r"must be|\S+ has more than one MAC)", str(exc)), str(exc)

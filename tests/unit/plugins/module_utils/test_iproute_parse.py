@@ -58,7 +58,7 @@ def test_seed_report_tunl0_device():
     links, fmt = parse_links(capture("seed-report-tunl0.addr.txt"))
     assert fmt == "text"
     assert links == [{"name": "tunl0", "index": 91, "link": "NONE", "flags": ["NOARP", "UP", "LOWER_UP"],
-                      "mtu": 1440, "operstate": "UNKNOWN", "link_type": "ipip", "kind": "ipip",
+                      "mtu": 1440, "operstate": "UNKNOWN", "link_type": "ipip", "kind": "ipip", "vxlan": None,
                       "addresses": ["192.168.70.57/32"]}]
 
 

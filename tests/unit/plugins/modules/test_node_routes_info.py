@@ -68,3 +68,19 @@ def test_a_failure_judging_the_tables_is_a_message_not_a_traceback(capsys, monke
 def test_links_need_routes(capsys):
     result = run(capsys, links=capture("seed-after.addr.txt"))
     assert result["failed"] is True and "routes" in result["msg"]
+
+
+@pytest.mark.parametrize("fmt", ["txt", "json"])
+def test_offline_vxlan_tables(capsys, fmt):
+    result = run(capsys, pools=["192.168.0.0/16"], routes=capture("vxlan-always.routes.%s" % fmt),
+                 addresses=capture("vxlan-always.addr.%s" % fmt), neighbours=capture("vxlan-always.neigh.%s" % fmt),
+                 fdb=capture("vxlan-always.fdb.%s" % fmt))
+    vxlan = result["vxlan"]
+    assert (vxlan["vni"], vxlan["port"], vxlan["mtu"]) == (4096, 4789, 1450)
+    assert vxlan["neighbours"] == {"192.168.80.0": "66:c5:8e:27:41:03", "192.168.169.192": "66:c5:8e:27:41:02"}
+    assert vxlan["fdb"] == {"66:c5:8e:27:41:03": ["10.39.0.111"], "66:c5:8e:27:41:02": ["10.39.3.75"]}
+
+
+def test_offline_without_vxlan_tables_says_they_were_not_read(capsys):
+    result = run(capsys, routes=capture("vxlan-always.routes.txt"), addresses=capture("vxlan-always.addr.txt"))
+    assert (result["vxlan"]["neighbours"], result["vxlan"]["fdb"]) == (None, None)

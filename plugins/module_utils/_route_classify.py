@@ -197,7 +197,9 @@ def _hop_kind(route, hop, view, connected, tunnel_device):
     for first, last in connected:
         if first <= address <= last:
             return "direct"
-    return "other"
+    # A capture with no connected network at all was filtered (`ip route | grep <pool>`): the kernel only takes a
+    # next hop it reaches on the device, so one that is no known default gateway is a direct hop on the NIC.
+    return "other" if connected or view["_connected6"] else "direct"
 
 
 def classify_routes(routes, view, pools, tunnel_device):

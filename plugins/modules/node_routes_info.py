@@ -79,6 +79,9 @@ notes:
   - Felix-programmed routes (protocol 80, Calico v3.33 and later) count like C(proto bird) ones; the protocol is
     never required.
   - Multipath routes are judged per next hop; a route whose next hops differ in kind is C(mixed).
+  - A route capture without any connected route or address (filtered, such as C(ip route | grep 192.168)) knows no
+    subnet: a next hop on a NIC that is not a known default gateway is then taken as C(direct), as the kernel only
+    accepts a next hop it reaches on that device.
   - A capture iproute2 could not have printed fails, naming the line (text) or the JSON item and the field, for
     example an invalid address, a number beyond 32 bits, a JSON value of the wrong type, a line longer than 65536
     characters, or a prefix length with a leading zero such as V(192.168.1.0/026), which is refused rather than read

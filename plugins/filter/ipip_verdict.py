@@ -30,8 +30,9 @@ description:
     entry that sends its packets to a node).
   - A VXLAN route's next hop is followed through the node's C(vxlan.calico) ARP and FDB tables, where
     M(k8snet.calico.node_routes_info) read them, to the address of the block's owner. Without them, a next hop
-    the datastore does not give (no C(vxlan_tunnel_address) yet) must be from one of the owner's blocks. Tunnel device problems (missing, not ipip, down, no /32 from the
-    node's own block, MTU above uplink - 20) are listed per host in RV(_value.nodes[].problems).
+    the datastore does not give (no C(vxlan_tunnel_address) yet) must be from one of the owner's blocks.
+  - Tunnel device problems (missing, not ipip, down, no /32 from the node's own block, MTU above uplink - 20; for
+    C(vxlan.calico) also a VNI or UDP port other than Felix's) are listed per host in RV(_value.nodes[].problems).
   - Runs on the controller; linear in the number of routes.
 options:
   _input:

@@ -21,7 +21,7 @@ description:
     uplink MTU.
   - Where the node has Felix's VXLAN device C(vxlan.calico), also reads its ARP table (C(ip -4 neigh show dev
     vxlan.calico)) and FDB (C(bridge fdb show dev vxlan.calico)), which say to which node the kernel sends what is
-    routed via each remote VTEP. Without the C(bridge) command, RV(vxlan.fdb) is null.
+    routed via each remote VTEP. Without the C(bridge) command, the FDB is null.
   - Offline mode, when O(routes) is given, parses captured outputs instead of running anything, so a pasted
     C(ip route) can be diagnosed and tests can feed real captures.
   - Changes nothing on the node.
@@ -80,7 +80,7 @@ notes:
     never required.
   - Multipath routes are judged per next hop; a route whose next hops differ in kind is C(mixed).
   - A route capture without any connected route or address (filtered, such as C(ip route | grep 192.168)) knows no
-    subnet: a next hop on a NIC that is not a known default gateway is then taken as C(direct), as the kernel only
+    subnet. A next hop on a NIC that is not a known default gateway is then taken as C(direct), as the kernel only
     accepts a next hop it reaches on that device.
   - A capture iproute2 could not have printed fails, naming the line (text) or the JSON item and the field, for
     example an invalid address, a number beyond 32 bits, a JSON value of the wrong type, a line longer than 65536

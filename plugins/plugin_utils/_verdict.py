@@ -54,6 +54,8 @@ IPIP_MODES = ("Always", "CrossSubnet", "Never")
 MIN_TUNNEL_MTU = 576
 IPIP_OVERHEAD = 20
 VXLAN_OVERHEAD = 50
+# A fast_kind no route has: the block's routes are judged by _route_cause (see _verdict).
+SLOW = "(judged in full)"
 # Felix's VXLAN device defaults, FelixConfiguration vxlanVNI and vxlanPort (felix/config/config_params.go).
 FELIX_VXLAN_VNI, FELIX_VXLAN_PORT = 4096, 4789
 
@@ -489,20 +491,26 @@ def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel
     # shape (right, via the gateway, ...): it is made once and shared, not copied; at 1,000 nodes that is a million
     # dicts not made, most of the time and memory. The verdict is read-only data: nothing changes an entry once made.
     # The pool and whether it is in scope belong to the block, so they are fields of its entries like its mode.
+    # fast_kind: the route kind the fast path below takes as right (a tunnel route via want_gw, onlink); VXLAN
+    # routes are judged there only with a known VTEP and no ARP/FDB tables to follow (_vtep_cause), else SLOW.
     remote = []
+    remote_vxlan_slow = []  # the same rows for hosts whose vxlan.calico tables were read
     for block, owner_name in remote_blocks:
         owner = nodes.get(owner_name)
         pool, ipip_mode, vxlan_mode, in_scope = layout["block_pools"][block]
         if mode is not None:
             ipip_mode, vxlan_mode = mode, "Never"
         if ipip_mode != "Never":  # the device kind that encapsulates, and in which mode
-            encap_kind, encap_mode, want_gw = "tunnel", ipip_mode, owner and owner["ip"]
+            fast_kind, encap_mode, want_gw = "tunnel", ipip_mode, owner and owner["ip"]
         elif vxlan_mode != "Never":
-            encap_kind, encap_mode, want_gw = "vxlan", vxlan_mode, owner and owner["vtep"]
+            want_gw = owner and owner["vtep"]
+            fast_kind, encap_mode = ("vxlan" if want_gw is not None else SLOW), vxlan_mode
         else:
-            encap_kind, encap_mode, want_gw = None, "Never", None
-        remote.append((block, owner_name, owner, owner and owner["ip"], owner and owner["ip_int"], ipip_mode,
-                       vxlan_mode, encap_kind, encap_mode, want_gw, pool, in_scope, {}))
+            fast_kind, encap_mode, want_gw = None, "Never", None
+        row = (block, owner_name, owner, owner and owner["ip"], owner and owner["ip_int"], ipip_mode, vxlan_mode,
+               fast_kind, encap_mode, want_gw, pool, in_scope, {})
+        remote.append(row)
+        remote_vxlan_slow.append(row if fast_kind != "vxlan" else row[:7] + (SLOW,) + row[8:])
     by_host = {}
     for node in nodes.values():
         by_host.setdefault(node["host"], node)  # the first node matched to a host, as a linear search finds it
@@ -527,11 +535,9 @@ def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel
         ipip_expected = ipip_expected_out = vxlan_expected = vxlan_expected_out = False
         local_name, local_first, local_last = local["name"], local["net_first"], local["net_last"]
         uplink = facts.get("uplink")
-        # VXLAN routes of a node whose ARP/FDB tables were read are followed through them (_vtep_cause), not
-        # taken on the fast path below
-        no_fast_kind = "vxlan" if (facts.get("vxlan") or {}).get("neighbours") is not None else None
-        for (block, owner_name, owner, owner_ip, owner_int, block_mode, block_vxlan, encap_kind, encap_mode, want_gw,
-             pool, in_scope, entries) in remote:
+        rows = remote if (facts.get("vxlan") or {}).get("neighbours") is None else remote_vxlan_slow
+        for (block, owner_name, owner, owner_ip, owner_int, block_mode, block_vxlan, fast_kind, encap_mode, want_gw,
+             pool, in_scope, entries) in rows:
             route = pop(block, None)
             if owner_name == local_name or owner is None:
                 continue  # our own block, or an owner whose address nobody knows: nothing to compare with
@@ -551,10 +557,8 @@ def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel
             kind = route.get("kind") if route is not None else None
             # The two shapes nearly every route has, decided here as _route_cause() decides them; the rest there.
             # Entries are looked up by what their text depends on: the device, the gateway, or cause and detail.
-            # (want_gw is None only for a VXLAN block whose owner's VXLAN tunnel address is unknown: judged there.)
-            if kind == encap_kind and kind != no_fast_kind and tunnel and route.get("gateway") == want_gw \
-                    and want_gw is not None and "onlink" in (route.get("flags") or ()) \
-                    and "linkdown" not in route.get("flags"):
+            if kind == fast_kind and tunnel and route.get("gateway") == want_gw \
+                    and "onlink" in (route.get("flags") or ()) and "linkdown" not in route.get("flags"):
                 dev = route.get("dev")
                 entry = entries.get(dev)
                 if entry is None:
@@ -578,7 +582,7 @@ def _verdict(hosts, calico_nodes, affinities, pools, tunnel_device, mode, tunnel
                             gateway, owner["name"], owner_ip), "converged": converged}
             else:
                 if tunnel:
-                    expected = (encap_kind, want_gw, True)
+                    expected = ("tunnel" if block_mode != "Never" else "vxlan", want_gw, True)
                 elif same_subnet:
                     expected = (uplink or "uplink", owner_ip, False)
                 else:

@@ -138,6 +138,18 @@ def test_v1_pool_value_with_the_cidr_alone_is_a_pool():
     assert validate_pool(pool) == []
 
 
+def test_v1_pool_values_quoted_in_a_public_issue_are_pools():
+    """projectcalico/libcalico#68: the value calicoctl v0.13 wrote for a NAT pool, and the same with `masquerade`
+    removed by hand, as the reporter did (tests/unit/fixtures/calico/SOURCES.md)."""
+    value = load("etcdv2-pool-value-libcalico-68.json")
+    key = "/calico/v1/ipam/v4/pool/10.200.0.0-16"
+    for obj, nat in ((value, True), ({"cidr": value["cidr"]}, False)):
+        pool = normalise_pool(obj, "etcdv2", key)
+        assert (pool["cidr"], pool["ipip_mode"], pool["nat_outgoing"], pool["disabled"]) == (
+            "10.200.0.0/16", "Never", nat, False)
+        assert validate_pool(pool) == []
+
+
 @pytest.mark.parametrize("value", [{"cidr": "10.1.0.0/16", "spec": {}}, {"cidr": 5}, {"cidr": "10.1.0.0/16", "kind": "x"}])
 def test_other_objects_with_a_cidr_are_not_v1_pools(value):
     with pytest.raises(ValueError):

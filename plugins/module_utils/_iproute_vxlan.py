@@ -80,40 +80,36 @@ def _entries(output, what, device, text_entry, json_entry):
     return table
 
 
-def _neighbour_text(words):
-    values = _pairs(words, 1)
-    if "lladdr" not in values:
-        return None  # FAILED, INCOMPLETE: no MAC, nothing the VTEP resolves to
-    return values.get("dev"), _ipv4("address", words[0]), _mac("lladdr", values["lladdr"])
+def _text_reader(key_field, key_check, value_word, value_check):
+    """A reader of one text line's words: ``(dev or None, key, value)``, the key its first word, the value the
+    word after *value_word*; None for a line without it (a FAILED or INCOMPLETE neighbour, a local FDB entry)."""
+    def read(words):
+        values = _pairs(words, 1)
+        if value_word not in values:
+            return None
+        return values.get("dev"), key_check(key_field, words[0]), value_check(value_word, values[value_word])
+    return read
 
 
-def _neighbour_json(obj):
-    if not isinstance(obj, dict):
-        raise Refused("the item is not an object")
-    if obj.get("lladdr") is None:
-        return None
-    dev = obj.get("dev")
-    if dev is not None and not isinstance(dev, str):
-        raise refuse("dev", dev, "a string")
-    return dev, _ipv4("dst", obj.get("dst")), _mac("lladdr", obj["lladdr"])
+def _json_reader(dev_field, key, value):
+    """A reader of one JSON object (load_json checked it is one): ``(dev or None, key, value)`` from the fields
+    *key* and *value* (``(field, check)``); None for an object without the value field."""
+    (key_field, key_check), (value_field, value_check) = key, value
+
+    def read(obj):
+        if obj.get(value_field) is None:
+            return None
+        dev = obj.get(dev_field)
+        if dev is not None and not isinstance(dev, str):
+            raise refuse(dev_field, dev, "a string")
+        return dev, key_check(key_field, obj.get(key_field)), value_check(value_field, obj[value_field])
+    return read
 
 
-def _fdb_text(words):
-    values = _pairs(words, 1)
-    if "dst" not in values:
-        return None  # a local or bridge entry: it sends nothing to a remote node
-    return values.get("dev"), _mac("mac", words[0]), _ipv4("dst", values["dst"])
-
-
-def _fdb_json(obj):
-    if not isinstance(obj, dict):
-        raise Refused("the item is not an object")
-    if obj.get("dst") is None:
-        return None
-    dev = obj.get("ifname")
-    if dev is not None and not isinstance(dev, str):
-        raise refuse("ifname", dev, "a string")
-    return dev, _mac("mac", obj.get("mac")), _ipv4("dst", obj["dst"])
+_neighbour_text = _text_reader("address", _ipv4, "lladdr", _mac)
+_neighbour_json = _json_reader("dev", ("dst", _ipv4), ("lladdr", _mac))
+_fdb_text = _text_reader("mac", _mac, "dst", _ipv4)
+_fdb_json = _json_reader("ifname", ("mac", _mac), ("dst", _ipv4))
 
 
 def parse_vxlan_neighbours(output, device):

@@ -533,25 +533,26 @@ def test_vxlan_next_hops_are_followed_through_arp_and_fdb_to_the_owner(fmt):
     assert node1["vxlan"]["neighbours"] == tables[0]
 
 
-def test_a_vtep_whose_fdb_sends_elsewhere_or_that_does_not_resolve_is_not_ok():
-    stale = capture("vxlan-always.fdb.txt").replace("dst 10.39.0.111", "dst 10.39.0.99")  # node3's old address
-    node1 = vxlan_verdict(capture("vxlan-always.routes.txt"), vxlan_tables(fdb=stale))
-    assert bad_blocks(node1) == [(
-        "192.168.80.0/26", "wrong_next_hop",
-        "VTEP 192.168.80.0 (MAC 66:c5:8e:27:41:03) is sent to 10.39.0.99, not to node3 (10.39.0.111)")]
-    no_arp = "\n".join(line for line in capture("vxlan-always.neigh.txt").splitlines() if "192.168.80.0" not in line)
-    node1 = vxlan_verdict(capture("vxlan-always.routes.txt"), vxlan_tables(neigh=no_arp))
-    assert bad_blocks(node1) == [(
-        "192.168.80.0/26", "vtep_unresolved",
-        "no ARP entry for VTEP 192.168.80.0 on vxlan.calico: the kernel cannot address it (Felix programs one per "
-        "remote VTEP)")]
-    no_fdb = "\n".join(line for line in capture("vxlan-always.fdb.txt").splitlines() if "41:03" not in line)
-    node1 = vxlan_verdict(capture("vxlan-always.routes.txt"), vxlan_tables(fdb=no_fdb))
-    assert bad_blocks(node1) == [(
-        "192.168.80.0/26", "vtep_unresolved",
-        "no FDB entry for VTEP 192.168.80.0 (MAC 66:c5:8e:27:41:03) on vxlan.calico: its packets go to no node "
-        "(Felix programs one per remote VTEP)")]
-    # the datastore's VTEP, where known, is checked first
+def without(name, text):
+    return "\n".join(line for line in capture(name).splitlines() if text not in line)
+
+
+@pytest.mark.parametrize("tables, cause, detail", [
+    (dict(fdb=capture("vxlan-always.fdb.txt").replace("dst 10.39.0.111", "dst 10.39.0.99")),  # node3's old address
+     "wrong_next_hop", "VTEP 192.168.80.0 (MAC 66:c5:8e:27:41:03) is sent to 10.39.0.99, not to node3 (10.39.0.111)"),
+    (dict(neigh=without("vxlan-always.neigh.txt", "192.168.80.0")), "vtep_unresolved",
+     "no ARP entry for VTEP 192.168.80.0 on vxlan.calico: the kernel cannot address it (Felix programs one per "
+     "remote VTEP)"),
+    (dict(fdb=without("vxlan-always.fdb.txt", "41:03")), "vtep_unresolved",
+     "no FDB entry for VTEP 192.168.80.0 (MAC 66:c5:8e:27:41:03) on vxlan.calico: its packets go to no node "
+     "(Felix programs one per remote VTEP)"),
+])
+def test_a_vtep_whose_fdb_sends_elsewhere_or_that_does_not_resolve_is_not_ok(tables, cause, detail):
+    node1 = vxlan_verdict(capture("vxlan-always.routes.txt"), vxlan_tables(**tables))
+    assert bad_blocks(node1) == [("192.168.80.0/26", cause, detail)]
+
+
+def test_the_datastore_vtep_where_known_is_checked_first():
     assert vxlan_verdict(SWAPPED, vxlan_tables(), nodes=VXLAN_NODES)["first_bad"]["detail"] == (
         "next hop 192.168.169.192, expected 192.168.80.0 (node3's VXLAN tunnel address)")
 

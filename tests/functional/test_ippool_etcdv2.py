@@ -25,7 +25,8 @@ def test_info_reads_v2_pool_nodes_and_missing_felix_key(seeded, capsys):
     (pool,) = info["pools"]
     assert (pool["name"], pool["cidr"], pool["ipip_mode"], pool["nat_outgoing"], pool["format"]) == (
         "192.168.0.0/16", "192.168.0.0/16", "Never", True, "v1-kv")
-    assert info["felix"] == {"name": "global", "ipip_enabled": None, "key": V2_FELIX_KEY}
+    assert info["felix"] == {"name": "global", "ipip_enabled": None, "vxlan_enabled": None, "vxlan_vni": None,
+                             "vxlan_port": None, "key": V2_FELIX_KEY}
     nodes = {n["name"]: n for n in info["nodes"]}
     assert nodes["node1"]["ipv4_address"] == "10.0.1.5/24"
     assert nodes["node1"]["ipip_tunnel_address"] == "192.168.70.0"

@@ -13,6 +13,7 @@ therefore holds no blocks, so verification needs no tunnel and judges only route
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 from _reliability_env import AFFINITY, NODE_PREFIX, Cluster, can_make_namespaces, etcd_dump, run_playbook, seed_cluster
@@ -85,6 +86,14 @@ def test_untouched_pools_are_not_written_and_judged_by_their_own_mode(etcd, node
                  "onlink")
     node2.ip_cmd("route", "add", "172.16.80.0/26", "via", "172.16.80.0", "dev", "vxlan.calico", "proto", "80",
                  "onlink")
+    # and, per remote VTEP, the permanent ARP and FDB entry that sends its packets to the owner's address
+    # (felix/dataplane/linux/vxlan_mgr.go)
+    for node, vtep, mac, owner_ip in ((node1, "172.16.169.192", "66:c5:8e:27:41:02", node2.ip),
+                                      (node2, "172.16.70.0", "66:c5:8e:27:41:01", node1.ip),
+                                      (node2, "172.16.80.0", "66:c5:8e:27:41:03", "10.39.0.111")):
+        node.ip_cmd("neigh", "add", vtep, "lladdr", mac, "dev", "vxlan.calico", "nud", "permanent")
+        subprocess.run(["bridge", "-n", node.namespace, "fdb", "add", mac, "dev", "vxlan.calico", "dst", owner_ip,
+                        "self", "permanent"], check=True)
     nodes.settle()
     before = etcd_dump(raw)
 

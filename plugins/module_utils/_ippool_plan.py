@@ -234,8 +234,6 @@ def _entry_differs(entry: Dict[str, Any], pool_after: Dict[str, Any]) -> bool:
 # that write fixes.
 FELIX_FIXES = (("ipipEnabled", "ipip_enabled", "ipip_mode", "fix_felix_ipip", "felix_ipip_disabled"),
                ("vxlanEnabled", "vxlan_enabled", "vxlan_mode", "fix_felix_vxlan", "felix_vxlan_disabled"))
-
-
 FELIX_TRAPS = frozenset(fix[4] for fix in FELIX_FIXES)
 
 

@@ -431,7 +431,8 @@ def verdict(hosts, calico_nodes=None, affinities=None, pools=None, tunnel_device
     ``mode`` overrides every pool's modes (that IPIP mode, no VXLAN), e.g. to judge tables against one mode.
     ``planned_ipip_mode``: the IPIP mode about to be set on the pools in scope (a diagnosis before the change): a
     node that will then tunnel to a peer is warned of its pods above the tunnel to come (workload_mtu_above_tunnel);
-    it changes no judgement; ``Never`` plans nothing. ``planned_vxlan_mode``: the same for a switch to VXLAN (its tunnel: uplink - 50).
+    it changes no judgement; ``Never`` plans nothing. ``planned_vxlan_mode``: the same for a switch to VXLAN (its
+    tunnel: uplink - 50).
     ``vxlan_vni`` and ``vxlan_port``: the VNI and UDP port Felix gives vxlan.calico (FelixConfiguration vxlanVNI,
     vxlanPort; defaults 4096 and 4789).
     ``scope``: pool names or CIDRs whose blocks decide ``ok`` / ``converged`` (None: every pool; see the module

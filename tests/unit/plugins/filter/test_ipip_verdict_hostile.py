@@ -141,3 +141,17 @@ def test_host_with_no_routes_is_missing_not_ok():
     assert node1["ok"] is False and node1["problems"] == []
     assert [(b["block"], b["cause"]) for b in node1["blocks"]] == [("192.168.169.192/26", "missing")]
     assert node1["blocks_bad"] == 1 and result["ok"] is False
+
+
+@pytest.mark.parametrize("felix, message", [
+    ("default", "ipip_verdict: felix: 'default' is not a mapping"),
+    ({"vxlan_vni": "4096"}, "ipip_verdict: vxlan_vni: '4096' is not a whole number from 1 to 16777215"),
+    ({"vxlan_vni": 2 ** 24}, "ipip_verdict: vxlan_vni: 16777216 is not a whole number from 1 to 16777215"),
+    ({"vxlan_port": True}, "ipip_verdict: vxlan_port: True is not a whole number from 1 to 65535"),
+    ({"vxlan_port": 0}, "ipip_verdict: vxlan_port: 0 is not a whole number from 1 to 65535"),
+])
+def test_a_malformed_felix_is_a_filter_error_naming_the_field(felix, message):
+    with pytest.raises(AnsibleFilterError) as err:
+        ipip_verdict(healthy_hosts(), nodes=NODES, affinities=AFFINITIES, pools=POOLS, felix=felix)
+    assert str(err.value).startswith(message)
+

@@ -118,7 +118,7 @@ def find_traps(
         if datastore != "etcdv2" and felix.get("vxlan_enabled") is False and any(
                 p["vxlan_mode"] != NEVER and not p.get("disabled") for p in pools):
             # felix/calc/encapsulation_resolver.go: explicit vxlanEnabled overrides what Felix would derive from the
-            # pools (kubespray writes false unless calico_vxlan_mode is set).
+            # pools (kubespray writes false when calico_vxlan_mode is Never).
             traps.append(_trap(
                 "felix_vxlan_disabled", "felix",
                 "FelixConfiguration %s sets vxlanEnabled: false (kubespray writes this): Felix will not create "

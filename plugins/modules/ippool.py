@@ -81,7 +81,7 @@ options:
   fix_felix_vxlan:
     description:
       - When the result has a VXLAN pool, also set C(vxlanEnabled=true) in FelixConfiguration C(default) if it is
-        V(false) (kubespray writes that unless C(calico_vxlan_mode) is set) or unset (Calico up to v3.22 needs it).
+        V(false) (kubespray writes that when C(calico_vxlan_mode) is V(Never)) or unset (Calico up to v3.22 needs it).
       - Without this, an explicit V(false) is reported in RV(traps) and Felix creates no C(vxlan.calico).
     type: bool
     default: false

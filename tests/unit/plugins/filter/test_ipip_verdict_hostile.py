@@ -154,4 +154,3 @@ def test_a_malformed_felix_is_a_filter_error_naming_the_field(felix, message):
     with pytest.raises(AnsibleFilterError) as err:
         ipip_verdict(healthy_hosts(), nodes=NODES, affinities=AFFINITIES, pools=POOLS, felix=felix)
     assert str(err.value).startswith(message)
-

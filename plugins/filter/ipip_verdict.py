@@ -171,12 +171,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.k8snet.calico.plugins.plugin_utils._verdict import (
-    FELIX_VXLAN_PORT,
-    FELIX_VXLAN_VNI,
-    VerdictInputError,
-    verdict,
-)
+from ansible_collections.k8snet.calico.plugins.plugin_utils._verdict import VerdictInputError, verdict
 
 
 def ipip_verdict(hosts, nodes=None, affinities=None, pools=None, mode=None, tunnel_device="tunl0", scope=None,
@@ -191,8 +186,7 @@ def ipip_verdict(hosts, nodes=None, affinities=None, pools=None, mode=None, tunn
         return verdict(hosts, calico_nodes=nodes, affinities=affinities, pools=pools, mode=mode,
                        tunnel_device=tunnel_device, scope=scope, planned_ipip_mode=planned_ipip_mode,
                        planned_vxlan_mode=planned_vxlan_mode,
-                       vxlan_vni=FELIX_VXLAN_VNI if felix.get("vxlan_vni") is None else felix["vxlan_vni"],
-                       vxlan_port=FELIX_VXLAN_PORT if felix.get("vxlan_port") is None else felix["vxlan_port"],
+                       vxlan_vni=felix.get("vxlan_vni"), vxlan_port=felix.get("vxlan_port"),
                        # malformed nodes are left to verdict()'s input check, which names the field
                        tunnel_addresses=dict((n["name"], n["ipip_tunnel_address"]) for n in nodes or []
                                              if isinstance(n, dict) and n.get("name")

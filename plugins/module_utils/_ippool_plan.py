@@ -41,7 +41,7 @@ from ansible_collections.k8snet.calico.plugins.module_utils._ippool_model import
     parse_vxlan_mode,
     select_pool,
 )
-from ansible_collections.k8snet.calico.plugins.module_utils._ippool_traps import find_traps
+from ansible_collections.k8snet.calico.plugins.module_utils._ippool_traps import felix_traps, find_traps
 from ansible_collections.k8snet.calico.plugins.module_utils._ippool_validate import validate_pool
 
 OPERATOR_FAIL = "fail"
@@ -213,8 +213,7 @@ def plan_change(snapshot: Dict[str, Any], request: Dict[str, Any]) -> Dict[str, 
     # Felix traps the change brings (vxlanEnabled: false matters once a pool has VXLAN), then those it fixes
     pools_after = [p for p in snapshot["pools"] if p["key"] != pool_after["key"]] + [pool_after]
     known = set(t["name"] for t in traps)
-    traps += [t for t in find_traps(pools_after, snapshot.get("felix"), [], None, datastore)
-              if t["name"] in FELIX_TRAPS and t["name"] not in known]
+    traps += [t for t in felix_traps(pools_after, snapshot.get("felix"), datastore) if t["name"] not in known]
     felix_write = _felix_write(pools_after, snapshot, request)
     if felix_write is not None:
         writes.append(felix_write)
@@ -234,7 +233,6 @@ def _entry_differs(entry: Dict[str, Any], pool_after: Dict[str, Any]) -> bool:
 # that write fixes.
 FELIX_FIXES = (("ipipEnabled", "ipip_enabled", "ipip_mode", "fix_felix_ipip", "felix_ipip_disabled"),
                ("vxlanEnabled", "vxlan_enabled", "vxlan_mode", "fix_felix_vxlan", "felix_vxlan_disabled"))
-FELIX_TRAPS = frozenset(fix[4] for fix in FELIX_FIXES)
 
 
 def _felix_write(pools: List[Dict[str, Any]], snapshot: Dict[str, Any], request: Dict[str, Any]) -> Optional[Dict[str, Any]]:

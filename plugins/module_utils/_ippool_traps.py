@@ -34,6 +34,41 @@ def _trap(name: str, subject: Any, message: str) -> Dict[str, Any]:
     return {"name": name, "subject": subject, "message": message}
 
 
+def felix_traps(pools: List[Dict[str, Any]], felix: Optional[Dict[str, Any]], datastore: Optional[str]) -> List[Dict[str, Any]]:
+    """The traps of the Felix configuration *felix* with *pools*: IPIP (VXLAN) pools Felix will not serve."""
+    traps: List[Dict[str, Any]] = []
+    if felix is None:
+        return traps
+    ipip_pools = [p for p in pools if p["ipip_mode"] != NEVER and not p.get("disabled")]
+    enabled = felix.get("ipip_enabled")
+    if datastore == "etcdv2":
+        # Calico v2 (libcalico-go v1.7.3 lib/client/config.go): Felix only runs IPIP when the global key
+        # IpInIpEnabled is true.
+        if enabled is not True and ipip_pools:
+            traps.append(_trap(
+                "felix_ipip_disabled", "felix",
+                "the Calico v2 global key %s is %s, so Felix will not create tunl0 for the IPIP pools; "
+                "set it to true (the ippool module does this when it enables IPIP, as calicoctl v1 does)"
+                % (felix.get("key"), "absent" if enabled is None else "false")))
+    elif enabled is False:
+        # felix/calc/encapsulation_resolver.go: explicit ipipEnabled overrides what Felix would derive from the
+        # pools (kubespray writes false).
+        traps.append(_trap(
+            "felix_ipip_disabled", "felix",
+            "FelixConfiguration %s sets ipipEnabled: false (kubespray writes this): Felix will not create tunl0 "
+            "even with IPIP pools; set it to true or remove it (ippool fix_felix_ipip: true)" % felix.get("name")))
+    if datastore != "etcdv2" and felix.get("vxlan_enabled") is False and any(
+            p["vxlan_mode"] != NEVER and not p.get("disabled") for p in pools):
+        # felix/calc/encapsulation_resolver.go: explicit vxlanEnabled overrides what Felix would derive from the
+        # pools (kubespray writes false when calico_vxlan_mode is Never).
+        traps.append(_trap(
+            "felix_vxlan_disabled", "felix",
+            "FelixConfiguration %s sets vxlanEnabled: false (kubespray writes this): Felix will not create "
+            "vxlan.calico even with VXLAN pools; set it to true or remove it (ippool fix_felix_vxlan: true)"
+            % felix.get("name")))
+    return traps
+
+
 def find_traps(
     pools: List[Dict[str, Any]],
     felix: Optional[Dict[str, Any]] = None,
@@ -97,33 +132,7 @@ def find_traps(
         if pool["ipip_mode"] != NEVER and ":" in pool["cidr"]:
             traps.append(_trap("ipip_on_ipv6", subject, "IPv6 pool %s has IPIP %s; IPIP is IPv4 only" % (subject, pool["ipip_mode"])))
 
-    if felix is not None:
-        enabled = felix.get("ipip_enabled")
-        if datastore == "etcdv2":
-            # Calico v2 (libcalico-go v1.7.3 lib/client/config.go): Felix only runs IPIP when the global key
-            # IpInIpEnabled is true.
-            if enabled is not True and ipip_pools:
-                traps.append(_trap(
-                    "felix_ipip_disabled", "felix",
-                    "the Calico v2 global key %s is %s, so Felix will not create tunl0 for the IPIP pools; "
-                    "set it to true (the ippool module does this when it enables IPIP, as calicoctl v1 does)"
-                    % (felix.get("key"), "absent" if enabled is None else "false")))
-        elif enabled is False:
-            # felix/calc/encapsulation_resolver.go: explicit ipipEnabled overrides what Felix would derive from the
-            # pools (kubespray writes false).
-            traps.append(_trap(
-                "felix_ipip_disabled", "felix",
-                "FelixConfiguration %s sets ipipEnabled: false (kubespray writes this): Felix will not create tunl0 "
-                "even with IPIP pools; set it to true or remove it (ippool fix_felix_ipip: true)" % felix.get("name")))
-        if datastore != "etcdv2" and felix.get("vxlan_enabled") is False and any(
-                p["vxlan_mode"] != NEVER and not p.get("disabled") for p in pools):
-            # felix/calc/encapsulation_resolver.go: explicit vxlanEnabled overrides what Felix would derive from the
-            # pools (kubespray writes false when calico_vxlan_mode is Never).
-            traps.append(_trap(
-                "felix_vxlan_disabled", "felix",
-                "FelixConfiguration %s sets vxlanEnabled: false (kubespray writes this): Felix will not create "
-                "vxlan.calico even with VXLAN pools; set it to true or remove it (ippool fix_felix_vxlan: true)"
-                % felix.get("name")))
+    traps.extend(felix_traps(pools, felix, datastore))
 
     for node in nodes or []:
         subject = node["name"]

@@ -424,8 +424,8 @@ def _workload_warnings(facts, ipip_expected, vxlan_expected, planned, remote, lo
 
 
 def verdict(hosts, calico_nodes=None, affinities=None, pools=None, tunnel_device="tunl0", mode=None,
-            tunnel_addresses=None, scope=None, planned_ipip_mode=None, vxlan_vni=FELIX_VXLAN_VNI,
-            vxlan_port=FELIX_VXLAN_PORT, planned_vxlan_mode=None):
+            tunnel_addresses=None, scope=None, planned_ipip_mode=None, vxlan_vni=None, vxlan_port=None,
+            planned_vxlan_mode=None):
     """Judge every host, each block by its own pool's modes.
 
     ``mode`` overrides every pool's modes (that IPIP mode, no VXLAN), e.g. to judge tables against one mode.
@@ -434,7 +434,7 @@ def verdict(hosts, calico_nodes=None, affinities=None, pools=None, tunnel_device
     it changes no judgement; ``Never`` plans nothing. ``planned_vxlan_mode``: the same for a switch to VXLAN (its
     tunnel: uplink - 50).
     ``vxlan_vni`` and ``vxlan_port``: the VNI and UDP port Felix gives vxlan.calico (FelixConfiguration vxlanVNI,
-    vxlanPort; defaults 4096 and 4789).
+    vxlanPort; None: Felix's defaults, 4096 and 4789).
     ``scope``: pool names or CIDRs whose blocks decide ``ok`` / ``converged`` (None: every pool; see the module
     docstring). Equal block entries are one object shared by the hosts' ``blocks`` lists: treat the result as
     read-only.
@@ -453,6 +453,8 @@ def verdict(hosts, calico_nodes=None, affinities=None, pools=None, tunnel_device
                 raise VerdictInputError("planned_ipip_mode and planned_vxlan_mode: give one, a change sets one "
                                         "encapsulation")
             planned = (kind, value)
+    vxlan_vni = FELIX_VXLAN_VNI if vxlan_vni is None else vxlan_vni
+    vxlan_port = FELIX_VXLAN_PORT if vxlan_port is None else vxlan_port
     for field, value, most in (("vxlan_vni", vxlan_vni, 2 ** 24 - 1), ("vxlan_port", vxlan_port, 65535)):
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
             raise VerdictInputError("%s: %r is not a whole number from 1 to %d" % (field, value, most))
